@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Install everything vhost-vfio needs on a fresh Debian 12 machine (root).
+# Idempotent: re-running only checks.
+#
+#   build:    gcc make linux-headers-amd64 (+ the matching linux-image-amd64,
+#             which is also the kernel the test VM boots), sparse
+#   style:    linux-source-6.1 (checkpatch.pl, kselftest_harness.h)
+#   test VM:  qemu-system-x86 busybox-static cpio kmod iproute2 iputils-ping
+#             pciutils uuid-runtime mdevctl
+set -euo pipefail
+
+PKGS="build-essential gcc make kmod sparse linux-image-amd64 linux-headers-amd64
+      linux-source-6.1 qemu-system-x86 busybox-static cpio iproute2
+      iputils-ping pciutils uuid-runtime mdevctl xz-utils"
+SRC=/usr/src/linux-source-6.1
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	[ "$(id -u)" = 0 ] || { echo "install-deps: need root to install:$missing" >&2; exit 1; }
+	echo "install-deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The kernel image and headers must be the same version: the VM boots
+# exactly the kernel we build against.
+kver=$(ls /lib/modules | sort -V | tail -n 1)
+[ -d "/lib/modules/$kver/build" ] || { echo "install-deps: no headers for $kver" >&2; exit 1; }
+[ -f "/boot/vmlinuz-$kver" ] || { echo "install-deps: no /boot/vmlinuz-$kver" >&2; exit 1; }
+
+# Only a handful of files of the 6.1 source tree are used: checkpatch and the
+# kselftest harness.  Extracting them still decompresses the whole tarball.
+if [ ! -f "$SRC/scripts/checkpatch.pl" ] ||
+   [ ! -f "$SRC/tools/testing/selftests/kselftest_harness.h" ]; then
+	echo "install-deps: extracting checkpatch and kselftest headers from $SRC.tar.xz"
+	tar -C /usr/src -xJf "$SRC.tar.xz" \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+fi
+echo "install-deps: ok (kernel $kver)"

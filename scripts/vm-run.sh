@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Boot the hypervisor-host VM (L1) under TCG with the Debian kernel we build
+# against, run one command inside it, and bring back its output and status.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+usage: scripts/vm-run.sh [options] [--] COMMAND...
+
+Boots L1: q35 + emulated intel-iommu, the build host's / as a read-only 9p
+root with a tmpfs overlay, and virtio-net-pci functions (disable-legacy=on,
+iommu_platform=on) on one QEMU hub at 0000:00:10.0, 0000:00:11.0, ...
+COMMAND runs as root in L1 with the project as working directory; the
+environment has VV_NICS (the functions' BDFs, in order), VV_OUT (a writable
+directory shared with the build host), VV_PROJECT and VV_KVER.
+
+options:
+  --nics N            number of virtio-net functions (default 2)
+  --nic-opts I:OPTS   extra -device properties for function I (0-based),
+                      e.g. --nic-opts 0:mq=on,vectors=6 --nic-opts 1:packed=on
+  --mem SIZE          L1 memory (default 4G)
+  --timeout SECONDS   wall-clock bound for the whole VM run (default 900)
+  --name NAME         results go to .vm-out/NAME (default: run)
+  --quiet             do not echo the L1 console (it is still logged)
+
+The run fails (exit 1) if COMMAND fails, if the VM does not report an exit
+status in time, or if the L1 kernel log shows a splat (BUG, WARNING, Oops,
+general protection fault, scheduling while atomic, lockdep, refcount_t,
+hung task, panic).  Results: .vm-out/NAME/{console.log,dmesg.txt,rc}.
+USAGE
+}
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+nics=2 mem=4G timeout=900 name=run quiet=0
+declare -A nic_opts=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--nics) nics=$2; shift 2;;
+	--nic-opts) nic_opts[${2%%:*}]=${2#*:}; shift 2;;
+	--mem) mem=$2; shift 2;;
+	--timeout) timeout=$2; shift 2;;
+	--name) name=$2; shift 2;;
+	--quiet) quiet=1; shift;;
+	-h|--help) usage; exit 0;;
+	--) shift; break;;
+	-*) echo "vm-run: unknown option $1" >&2; usage >&2; exit 2;;
+	*) break;;
+	esac
+done
+[ $# -gt 0 ] || { usage >&2; exit 2; }
+
+kver=${KVER:-$(ls /lib/modules | sort -V | tail -n 1)}
+kernel=/boot/vmlinuz-$kver
+[ -r "$kernel" ] || { echo "vm-run: $kernel missing (run 'make deps')" >&2; exit 2; }
+
+out=$top/.vm-out/$name
+rm -rf "$out"
+mkdir -p "$out"
+initrd=$top/.vm-out/l1-initramfs-$kver.cpio.gz
+if [ ! -f "$initrd" ] || [ "$initrd" -ot "$top/scripts/vm/l1-init" ]; then
+	"$top/scripts/vm/mkinitramfs.sh" "$kver" "$initrd" "$top/scripts/vm/l1-init" \
+		virtio_pci 9pnet_virtio 9p overlay
+fi
+
+bdfs=""
+nic_args=()
+for ((i = 0; i < nics; i++)); do
+	slot=$((0x10 + i))
+	bdfs="$bdfs $(printf '0000:00:%02x.0' $slot)"
+	opts="disable-legacy=on,iommu_platform=on,ats=on"
+	opts="$opts,mac=52:54:00:00:10:$(printf '%02x' $i),addr=$(printf '0x%02x' $slot)"
+	[ -n "${nic_opts[$i]:-}" ] && opts="$opts,${nic_opts[$i]}"
+	nic_args+=(-netdev "hubport,id=n$i,hubid=0" -device "virtio-net-pci,netdev=n$i,$opts")
+done
+
+{
+	echo "export VV_NICS='${bdfs# }'"
+	echo "export VV_OUT='$out'"
+	echo "export VV_PROJECT='$top'"
+	echo "export VV_KVER='$kver'"
+} > "$out/env"
+printf '%q ' "$@" > "$out/cmd.sh"
+echo >> "$out/cmd.sh"
+
+append="console=ttyS0 panic=-1 oops=panic=0 intel_iommu=on iommu=pt"
+append="$append loglevel=4 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
+
+qemu_pid=""
+cleanup() {
+	[ -n "$qemu_pid" ] && kill -9 "$qemu_pid" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+echo "vm-run: booting L1 ($kver, $nics functions) for: $*" >&2
+set +e
+timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
+	-M q35,kernel-irqchip=split -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+	-display none -vga none -monitor none -serial stdio -no-reboot \
+	-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
+	"${nic_args[@]}" < /dev/null 2>&1 > >(tee "$out/console.log" |
+		if [ "$quiet" = 1 ]; then cat > /dev/null; else cat; fi) &
+qemu_pid=$!
+wait $qemu_pid
+qemu_rc=$?
+qemu_pid=""
+set -e
+sleep 0.2
+
+fail=0
+if [ ! -f "$out/rc" ]; then
+	echo "vm-run: FAIL: no exit status from L1 (qemu rc $qemu_rc; timeout ${timeout}s?)" >&2
+	fail=1
+	rc=124
+else
+	rc=$(cat "$out/rc")
+fi
+log=$out/dmesg.txt
+[ -f "$log" ] || log=$out/console.log
+if "$top/scripts/vm/splat-check.sh" "$log"; then :; else
+	echo "vm-run: FAIL: kernel splat in L1 log ($log)" >&2
+	fail=1
+fi
+[ "$rc" = 0 ] || { echo "vm-run: command exited $rc" >&2; fail=1; }
+exit $fail
