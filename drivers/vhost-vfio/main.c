@@ -1,23 +1,116 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vhost-vfio core: registers the mdev driver that turns a virtio function
- * handed over by a backend into a vfio-pci compatible mediated device.
+ * handed over by a backend into a vfio-pci compatible mediated device, and
+ * the registration API backends use to hand functions over.
  */
-#include <linux/debugfs.h>
-#include <linux/mdev.h>
 #include <linux/module.h>
-#include <linux/vfio.h>
+#include <linux/slab.h>
+#include <linux/virtio_net.h>
 
-static struct dentry *vhost_vfio_debugfs_root;
+#include "vhost_vfio_priv.h"
 
 static int vhost_vfio_mdev_probe(struct mdev_device *mdev)
 {
-	/* No backend can register a parent yet, so no mdev reaches us. */
-	return -ENODEV;
+	struct vhost_vfio_vf *vf = container_of(mdev->type, struct vhost_vfio_vf,
+						type);
+	struct vhost_vfio_dev *vd;
+	int ret;
+
+	/* Claim the VF first: one mediated device per VF. */
+	mutex_lock(&vf->lock);
+	if (vf->vdev) {
+		mutex_unlock(&vf->lock);
+		dev_warn_ratelimited(vf->dev,
+				     "already has a mediated device; remove it first\n");
+		return -EUSERS;
+	}
+	vf->vdev = ERR_PTR(-EBUSY);
+	mutex_unlock(&vf->lock);
+
+	vd = vfio_alloc_device(vhost_vfio_dev, vdev, &mdev->dev,
+			       &vhost_vfio_dev_ops);
+	if (IS_ERR(vd)) {
+		ret = PTR_ERR(vd);
+		goto err_unclaim;
+	}
+
+	vd->vf = vf;
+	mutex_init(&vd->lock);
+	vd->features_mask = ~0ULL;
+	vd->vqs = kcalloc(vf->num_queues, sizeof(*vd->vqs), GFP_KERNEL);
+	if (!vd->vqs) {
+		ret = -ENOMEM;
+		goto err_put;
+	}
+	vd->offered = vhost_vfio_offered_features(vd);
+	vd->pairs = vhost_vfio_guest_pairs(vd);
+	vd->num_queues = vhost_vfio_guest_num_queues(vd, vd->offered);
+	vhost_vfio_config_init(vd);
+	vhost_vfio_virtio_reset(vd);
+
+	dev_set_drvdata(&mdev->dev, vd);
+	ret = vfio_register_emulated_iommu_dev(&vd->vdev);
+	if (ret)
+		goto err_put;
+
+	vhost_vfio_debugfs_add(vd);
+
+	mutex_lock(&vf->lock);
+	vf->vdev = vd;
+	mutex_unlock(&vf->lock);
+	dev_info(&mdev->dev, "mediating %s\n", dev_name(vf->dev));
+	return 0;
+
+err_put:
+	dev_set_drvdata(&mdev->dev, NULL);
+	vfio_put_device(&vd->vdev);
+err_unclaim:
+	mutex_lock(&vf->lock);
+	vf->vdev = NULL;
+	mutex_unlock(&vf->lock);
+	return ret;
 }
 
 static void vhost_vfio_mdev_remove(struct mdev_device *mdev)
 {
+	struct vhost_vfio_dev *vd = dev_get_drvdata(&mdev->dev);
+	struct vhost_vfio_vf *vf = vd->vf;
+
+	/* Waits until userspace closed the device. */
+	vfio_unregister_group_dev(&vd->vdev);
+	vhost_vfio_debugfs_remove(vd);
+
+	mutex_lock(&vf->lock);
+	vf->vdev = NULL;
+	mutex_unlock(&vf->lock);
+
+	dev_set_drvdata(&mdev->dev, NULL);
+	vfio_put_device(&vd->vdev);
+}
+
+static unsigned int vhost_vfio_get_available(struct mdev_type *mtype)
+{
+	struct vhost_vfio_vf *vf = container_of(mtype, struct vhost_vfio_vf,
+						type);
+	unsigned int avail;
+
+	mutex_lock(&vf->lock);
+	avail = vf->vdev ? 0 : 1;
+	mutex_unlock(&vf->lock);
+	return avail;
+}
+
+static ssize_t vhost_vfio_show_description(struct mdev_type *mtype, char *buf)
+{
+	struct vhost_vfio_vf *vf = container_of(mtype, struct vhost_vfio_vf,
+						type);
+
+	return sysfs_emit(buf,
+			  "virtio-net on %s (%04x:%04x subsystem %04x:%04x): %u queue pairs, %u MSI-X vectors, VF features 0x%016llx, %u quirk(s)\n",
+			  dev_name(vf->dev), vf->ids.vendor, vf->ids.device,
+			  vf->ids.subvendor, vf->ids.subdevice, vf->max_pairs,
+			  vf->msix_vectors, vf->features, vf->nr_quirks);
 }
 
 static struct mdev_driver vhost_vfio_mdev_driver = {
@@ -27,16 +120,193 @@ static struct mdev_driver vhost_vfio_mdev_driver = {
 		.name = "vhost_vfio",
 		.owner = THIS_MODULE,
 		.mod_name = KBUILD_MODNAME,
+		.dev_groups = vhost_vfio_mdev_groups,
 	},
 	.probe = vhost_vfio_mdev_probe,
 	.remove = vhost_vfio_mdev_remove,
+	.get_available = vhost_vfio_get_available,
+	.show_description = vhost_vfio_show_description,
 };
+
+static bool vhost_vfio_ops_complete(const struct vhost_vfio_backend_ops *ops)
+{
+	return ops->get_features && ops->set_features && ops->get_status &&
+	       ops->set_status && ops->reset && ops->num_queues &&
+	       ops->queue_max_size && ops->queue_set_size &&
+	       ops->queue_set_address && ops->queue_set_enable &&
+	       ops->queue_get_enable && ops->queue_set_vector &&
+	       ops->queue_notify_info && ops->notify_area &&
+	       ops->notify_write && ops->set_config_vector &&
+	       ops->config_generation && ops->config_size &&
+	       ops->config_read && ops->config_write &&
+	       ops->notify_off_multiplier && ops->isr_read &&
+	       ops->msix_vectors && ops->vector_irq;
+}
+
+/* Read the VF's static properties once; they do not change while bound. */
+static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
+{
+	const struct vhost_vfio_backend_ops *ops = vf->ops;
+	phys_addr_t pa;
+	u32 width;
+	int ret;
+	u16 i;
+
+	vf->features = ops->get_features(vf->priv);
+	vf->num_queues = ops->num_queues(vf->priv);
+	if (!vf->num_queues) {
+		dev_err(vf->dev, "VF reports no virtqueues\n");
+		return -ENODEV;
+	}
+	ret = vhost_vfio_vf_max_pairs(vf);
+	if (ret < 0)
+		return ret;
+	vf->max_pairs = ret;
+
+	vf->msix_vectors = ops->msix_vectors(vf->priv);
+	if (!vf->msix_vectors) {
+		dev_err(vf->dev, "VF has no MSI-X vectors; guests could not get interrupts\n");
+		return -ENODEV;
+	}
+	if (vf->msix_vectors > VV_MSIX_MAX_VECTORS) {
+		dev_info(vf->dev, "exposing %u of the VF's %u MSI-X vectors\n",
+			 VV_MSIX_MAX_VECTORS, vf->msix_vectors);
+		vf->msix_vectors = VV_MSIX_MAX_VECTORS;
+	}
+
+	vf->notify_mult = ops->notify_off_multiplier(vf->priv);
+	ret = ops->notify_area(vf->priv, &pa, &vf->notify_len);
+	if (ret)
+		return ret;
+	if (!vf->notify_len || vf->notify_len > SZ_1G) {
+		dev_err(vf->dev, "unusable notify area length %llu\n",
+			vf->notify_len);
+		return -ENODEV;
+	}
+	vf->notify_bar_size = roundup_pow_of_two(max_t(u64, vf->notify_len,
+						       PAGE_SIZE));
+
+	vf->notify_off = kcalloc(vf->num_queues, sizeof(u16), GFP_KERNEL);
+	vf->queue_max = kcalloc(vf->num_queues, sizeof(u16), GFP_KERNEL);
+	if (!vf->notify_off || !vf->queue_max)
+		return -ENOMEM;
+
+	for (i = 0; i < vf->num_queues; i++) {
+		ret = ops->queue_notify_info(vf->priv, i, &pa, &width,
+					     &vf->notify_off[i]);
+		if (ret)
+			return ret;
+		if ((u64)vf->notify_off[i] * vf->notify_mult + width >
+		    vf->notify_len) {
+			dev_err(vf->dev, "queue %u doorbell lies outside the notify area\n",
+				i);
+			return -ENODEV;
+		}
+		vf->queue_max[i] = ops->queue_max_size(vf->priv, i);
+	}
+	return 0;
+}
+
+static void vhost_vfio_vf_free(struct vhost_vfio_vf *vf)
+{
+	kfree(vf->notify_off);
+	kfree(vf->queue_max);
+	kfree(vf->quirks);
+	kfree(vf);
+}
+
+/**
+ * vhost_vfio_register_vf - hand a VF over to vhost-vfio
+ * @dev: the VF's device; it becomes the mdev parent, so its driver name
+ *	prefixes the mdev type ("<driver>-net")
+ * @ops: backend operations, all of them mandatory
+ * @priv: cookie passed to every @ops call
+ * @ids: PCI identity of the VF, used to match quirks and as the subsystem
+ *	IDs the guest sees
+ *
+ * Reads the VF's static properties through @ops, applies matching quirks and
+ * registers an mdev parent offering one "net" instance.  The VF should be
+ * reset and have its MSI-X vectors allocated before this is called.
+ *
+ * Context: process context, may sleep.
+ * Return: the VF handle, or an ERR_PTR() on failure.
+ */
+struct vhost_vfio_vf *
+vhost_vfio_register_vf(struct device *dev,
+		       const struct vhost_vfio_backend_ops *ops, void *priv,
+		       const struct vhost_vfio_vf_ids *ids)
+{
+	struct vhost_vfio_vf *vf;
+	int ret;
+
+	if (!dev || !ops || !ids || !vhost_vfio_ops_complete(ops))
+		return ERR_PTR(-EINVAL);
+
+	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+	if (!vf)
+		return ERR_PTR(-ENOMEM);
+	vf->dev = dev;
+	vf->ops = ops;
+	vf->priv = priv;
+	vf->ids = *ids;
+	mutex_init(&vf->lock);
+
+	ret = vhost_vfio_vf_discover(vf);
+	if (ret)
+		goto err_free;
+
+	ret = vhost_vfio_quirks_match(vf);
+	if (ret)
+		goto err_free;
+
+	vf->type.sysfs_name = "net";
+	vf->type.pretty_name = "virtio-net (control path mediated by vhost-vfio)";
+	vf->types[0] = &vf->type;
+	ret = mdev_register_parent(&vf->parent, dev, &vhost_vfio_mdev_driver,
+				   vf->types, ARRAY_SIZE(vf->types));
+	if (ret) {
+		dev_err(dev, "cannot register as mdev parent (%d)\n", ret);
+		goto err_free;
+	}
+	dev_info(dev, "vhost-vfio: %u queues, %u pairs, %u MSI-X vectors, features 0x%016llx\n",
+		 vf->num_queues, vf->max_pairs, vf->msix_vectors, vf->features);
+	return vf;
+
+err_free:
+	vhost_vfio_vf_free(vf);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(vhost_vfio_register_vf);
+
+/**
+ * vhost_vfio_unregister_vf - take a VF back from vhost-vfio
+ * @vf: handle returned by vhost_vfio_register_vf()
+ *
+ * Removes the mediated device of @vf, if any, and the mdev parent.  If
+ * userspace still has the device open this waits until it is closed.
+ * After return the core no longer calls the backend ops.
+ *
+ * Context: process context, may sleep.
+ */
+void vhost_vfio_unregister_vf(struct vhost_vfio_vf *vf)
+{
+	if (IS_ERR_OR_NULL(vf))
+		return;
+	/* Removes (and thus closes) the child mdev first. */
+	mdev_unregister_parent(&vf->parent);
+	vhost_vfio_vf_free(vf);
+}
+EXPORT_SYMBOL_GPL(vhost_vfio_unregister_vf);
 
 static int __init vhost_vfio_init(void)
 {
 	int ret;
 
-	vhost_vfio_debugfs_root = debugfs_create_dir("vhost_vfio", NULL);
+	ret = vhost_vfio_quirks_init();
+	if (ret)
+		return ret;
+
+	vhost_vfio_debugfs_init();
 
 	ret = mdev_register_driver(&vhost_vfio_mdev_driver);
 	if (ret)
@@ -44,14 +314,16 @@ static int __init vhost_vfio_init(void)
 	return 0;
 
 err_debugfs:
-	debugfs_remove_recursive(vhost_vfio_debugfs_root);
+	vhost_vfio_debugfs_exit();
+	vhost_vfio_quirks_exit();
 	return ret;
 }
 
 static void __exit vhost_vfio_exit(void)
 {
 	mdev_unregister_driver(&vhost_vfio_mdev_driver);
-	debugfs_remove_recursive(vhost_vfio_debugfs_root);
+	vhost_vfio_debugfs_exit();
+	vhost_vfio_quirks_exit();
 }
 
 module_init(vhost_vfio_init);

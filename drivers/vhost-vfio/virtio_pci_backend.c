@@ -3,18 +3,316 @@
  * vhost-vfio backend for standard virtio-pci modern functions, built on the
  * kernel's virtio_pci_modern_dev library.
  */
+#include <linux/iopoll.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/vhost_vfio.h>
 #include <linux/virtio_pci_modern.h>
+#include <asm/unaligned.h>
+
+/* The spec asks drivers to wait for reset completion; bound it at 1 s. */
+#define VVF_RESET_TIMEOUT_US	USEC_PER_SEC
 
 struct vvf_pci {
 	struct virtio_pci_modern_device mdev;
+	struct vhost_vfio_vf *core;
+	/* The whole notify area, mapped by the library or by us. */
+	void __iomem *notify;
+	bool notify_mapped_here;
+	phys_addr_t notify_pa;
+	u64 notify_len;
+	int nvec;
 };
+
+static struct virtio_pci_modern_device *vvf_mdev(void *priv)
+{
+	return &((struct vvf_pci *)priv)->mdev;
+}
+
+static u64 vvf_get_features(void *priv)
+{
+	return vp_modern_get_features(vvf_mdev(priv));
+}
+
+static void vvf_set_features(void *priv, u64 features)
+{
+	vp_modern_set_features(vvf_mdev(priv), features);
+}
+
+static u8 vvf_get_status(void *priv)
+{
+	return vp_modern_get_status(vvf_mdev(priv));
+}
+
+static void vvf_set_status(void *priv, u8 status)
+{
+	vp_modern_set_status(vvf_mdev(priv), status);
+}
+
+static int vvf_reset(void *priv)
+{
+	struct virtio_pci_modern_device *mdev = vvf_mdev(priv);
+	u8 status;
+
+	vp_modern_set_status(mdev, 0);
+	return read_poll_timeout(vp_modern_get_status, status, !status,
+				 1000, VVF_RESET_TIMEOUT_US, false, mdev);
+}
+
+static u16 vvf_num_queues(void *priv)
+{
+	return vp_modern_get_num_queues(vvf_mdev(priv));
+}
+
+/* Valid right after reset, when queue_size holds the maximum. */
+static u16 vvf_queue_max_size(void *priv, u16 qid)
+{
+	return vp_modern_get_queue_size(vvf_mdev(priv), qid);
+}
+
+static u16 vvf_queue_set_size(void *priv, u16 qid, u16 size)
+{
+	struct virtio_pci_modern_device *mdev = vvf_mdev(priv);
+
+	vp_modern_set_queue_size(mdev, qid, size);
+	return vp_modern_get_queue_size(mdev, qid);
+}
+
+static void vvf_queue_set_address(void *priv, u16 qid, u64 desc, u64 avail,
+				  u64 used)
+{
+	vp_modern_queue_address(vvf_mdev(priv), qid, desc, avail, used);
+}
+
+static void vvf_queue_set_enable(void *priv, u16 qid, bool enable)
+{
+	vp_modern_set_queue_enable(vvf_mdev(priv), qid, enable);
+}
+
+static bool vvf_queue_get_enable(void *priv, u16 qid)
+{
+	return vp_modern_get_queue_enable(vvf_mdev(priv), qid);
+}
+
+static u16 vvf_queue_set_vector(void *priv, u16 qid, u16 vector)
+{
+	return vp_modern_queue_vector(vvf_mdev(priv), qid, vector);
+}
+
+static int vvf_queue_notify_info(void *priv, u16 qid, phys_addr_t *pa,
+				 u32 *size, u16 *notify_off)
+{
+	struct vvf_pci *vf = priv;
+	struct virtio_pci_common_cfg __iomem *cfg = vf->mdev.common;
+	u16 off;
+
+	/* The library has no getter for queue_notify_off alone. */
+	vp_iowrite16(qid, &cfg->queue_select);
+	off = vp_ioread16(&cfg->queue_notify_off);
+
+	*notify_off = off;
+	*size = sizeof(u16);
+	*pa = vf->notify_pa + (u64)off * vf->mdev.notify_offset_multiplier;
+	return 0;
+}
+
+static int vvf_notify_area(void *priv, phys_addr_t *pa, u64 *len)
+{
+	struct vvf_pci *vf = priv;
+
+	*pa = vf->notify_pa;
+	*len = vf->notify_len;
+	return 0;
+}
+
+static void vvf_notify_write(void *priv, u64 offset, u32 val,
+			     unsigned int size)
+{
+	struct vvf_pci *vf = priv;
+
+	if (offset >= vf->notify_len || size > vf->notify_len - offset)
+		return;
+	if (size == 4)
+		iowrite32(val, vf->notify + offset);
+	else if (size == 2)
+		iowrite16(val, vf->notify + offset);
+}
+
+static u16 vvf_set_config_vector(void *priv, u16 vector)
+{
+	return vp_modern_config_vector(vvf_mdev(priv), vector);
+}
+
+static u32 vvf_config_generation(void *priv)
+{
+	return vp_modern_generation(vvf_mdev(priv));
+}
+
+static unsigned int vvf_config_size(void *priv)
+{
+	struct virtio_pci_modern_device *mdev = vvf_mdev(priv);
+
+	return mdev->device ? mdev->device_len : 0;
+}
+
+static bool vvf_config_range_ok(void *priv, unsigned int offset,
+				unsigned int len)
+{
+	unsigned int size = vvf_config_size(priv);
+
+	return len && offset < size && len <= size - offset;
+}
+
+/* Use the access width the caller used, so field semantics are kept. */
+static int vvf_config_read(void *priv, unsigned int offset, void *buf,
+			   unsigned int len)
+{
+	void __iomem *base = vvf_mdev(priv)->device;
+	u8 *p = buf;
+	unsigned int i;
+
+	if (!vvf_config_range_ok(priv, offset, len))
+		return -EINVAL;
+	if (len == 4 && IS_ALIGNED(offset, 4)) {
+		put_unaligned_le32(ioread32(base + offset), p);
+	} else if (len == 2 && IS_ALIGNED(offset, 2)) {
+		put_unaligned_le16(ioread16(base + offset), p);
+	} else {
+		for (i = 0; i < len; i++)
+			p[i] = ioread8(base + offset + i);
+	}
+	return 0;
+}
+
+static int vvf_config_write(void *priv, unsigned int offset, const void *buf,
+			    unsigned int len)
+{
+	void __iomem *base = vvf_mdev(priv)->device;
+	const u8 *p = buf;
+	unsigned int i;
+
+	if (!vvf_config_range_ok(priv, offset, len))
+		return -EINVAL;
+	if (len == 4 && IS_ALIGNED(offset, 4)) {
+		iowrite32(get_unaligned_le32(p), base + offset);
+	} else if (len == 2 && IS_ALIGNED(offset, 2)) {
+		iowrite16(get_unaligned_le16(p), base + offset);
+	} else {
+		for (i = 0; i < len; i++)
+			iowrite8(p[i], base + offset + i);
+	}
+	return 0;
+}
+
+static u32 vvf_notify_off_multiplier(void *priv)
+{
+	return vvf_mdev(priv)->notify_offset_multiplier;
+}
+
+static u8 vvf_isr_read(void *priv)
+{
+	return vp_ioread8(vvf_mdev(priv)->isr);
+}
+
+static u16 vvf_msix_vectors(void *priv)
+{
+	return ((struct vvf_pci *)priv)->nvec;
+}
+
+static int vvf_vector_irq(void *priv, u16 vector)
+{
+	struct vvf_pci *vf = priv;
+
+	if (vector >= vf->nvec)
+		return -EINVAL;
+	return pci_irq_vector(vf->mdev.pci_dev, vector);
+}
+
+static const struct vhost_vfio_backend_ops vvf_ops = {
+	.get_features = vvf_get_features,
+	.set_features = vvf_set_features,
+	.get_status = vvf_get_status,
+	.set_status = vvf_set_status,
+	.reset = vvf_reset,
+	.num_queues = vvf_num_queues,
+	.queue_max_size = vvf_queue_max_size,
+	.queue_set_size = vvf_queue_set_size,
+	.queue_set_address = vvf_queue_set_address,
+	.queue_set_enable = vvf_queue_set_enable,
+	.queue_get_enable = vvf_queue_get_enable,
+	.queue_set_vector = vvf_queue_set_vector,
+	.queue_notify_info = vvf_queue_notify_info,
+	.notify_area = vvf_notify_area,
+	.notify_write = vvf_notify_write,
+	.set_config_vector = vvf_set_config_vector,
+	.config_generation = vvf_config_generation,
+	.config_size = vvf_config_size,
+	.config_read = vvf_config_read,
+	.config_write = vvf_config_write,
+	.notify_off_multiplier = vvf_notify_off_multiplier,
+	.isr_read = vvf_isr_read,
+	.msix_vectors = vvf_msix_vectors,
+	.vector_irq = vvf_vector_irq,
+};
+
+/*
+ * The library maps small notify areas itself; for larger ones it only
+ * remembers where the capability is, so map the whole area here (the core
+ * needs it for trapped doorbells and its physical address for BAR2).
+ */
+static int vvf_map_notify(struct vvf_pci *vf)
+{
+	struct pci_dev *pdev = vf->mdev.pci_dev;
+	int cap = vf->mdev.notify_map_cap;
+	u32 offset, length;
+	u8 bar;
+
+	if (vf->mdev.notify_base) {
+		vf->notify = vf->mdev.notify_base;
+		vf->notify_pa = vf->mdev.notify_pa;
+		vf->notify_len = vf->mdev.notify_len;
+		return 0;
+	}
+
+	pci_read_config_byte(pdev, cap + offsetof(struct virtio_pci_cap, bar),
+			     &bar);
+	pci_read_config_dword(pdev, cap + offsetof(struct virtio_pci_cap, offset),
+			      &offset);
+	pci_read_config_dword(pdev, cap + offsetof(struct virtio_pci_cap, length),
+			      &length);
+	if (bar >= PCI_STD_NUM_BARS || !length ||
+	    (u64)offset + length > pci_resource_len(pdev, bar)) {
+		dev_err(&pdev->dev, "notify area bar %u offset 0x%x length 0x%x is invalid\n",
+			bar, offset, length);
+		return -ENODEV;
+	}
+	vf->notify = pci_iomap_range(pdev, bar, offset, length);
+	if (!vf->notify)
+		return -ENOMEM;
+	vf->notify_mapped_here = true;
+	vf->notify_pa = pci_resource_start(pdev, bar) + offset;
+	vf->notify_len = length;
+	return 0;
+}
+
+static void vvf_unmap_notify(struct vvf_pci *vf)
+{
+	if (vf->notify_mapped_here)
+		pci_iounmap(vf->mdev.pci_dev, vf->notify);
+	vf->notify = NULL;
+	vf->notify_mapped_here = false;
+}
 
 static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
+	struct vhost_vfio_vf_ids ids = {
+		.vendor = pdev->vendor,
+		.device = pdev->device,
+		.subvendor = pdev->subsystem_vendor,
+		.subdevice = pdev->subsystem_device,
+	};
 	struct vvf_pci *vf;
-	int ret;
+	int nvec, ret;
 
 	vf = devm_kzalloc(&pdev->dev, sizeof(*vf), GFP_KERNEL);
 	if (!vf)
@@ -30,26 +328,82 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		dev_err(&pdev->dev, "not a usable virtio modern function (%d)\n", ret);
 		return ret;
 	}
+
+	ret = vvf_reset(vf);
+	if (ret) {
+		dev_err(&pdev->dev, "device did not complete reset\n");
+		goto err_remove;
+	}
+
+	ret = vvf_map_notify(vf);
+	if (ret)
+		goto err_remove;
+
+	/*
+	 * Allocate every vector now so each has a Linux irq the data path
+	 * can later hand to the guest; no handlers are installed yet.
+	 */
+	nvec = pci_msix_vec_count(pdev);
+	if (nvec <= 0) {
+		dev_err(&pdev->dev, "no MSI-X capability; guests need MSI-X\n");
+		ret = -ENODEV;
+		goto err_unmap;
+	}
+	ret = pci_alloc_irq_vectors(pdev, nvec, nvec, PCI_IRQ_MSIX);
+	if (ret < 0) {
+		dev_err(&pdev->dev, "cannot allocate %d MSI-X vectors (%d)\n",
+			nvec, ret);
+		goto err_unmap;
+	}
+	vf->nvec = ret;
+
+	/* The VF will DMA into guest memory via its own IOMMU domain. */
+	pci_set_master(pdev);
 	pci_set_drvdata(pdev, vf);
-	dev_info(&pdev->dev, "virtio device %u, features %#llx, %u queues\n",
-		 vf->mdev.id.device, vp_modern_get_features(&vf->mdev),
-		 vp_modern_get_num_queues(&vf->mdev));
+
+	vf->core = vhost_vfio_register_vf(&pdev->dev, &vvf_ops, vf, &ids);
+	if (IS_ERR(vf->core)) {
+		ret = PTR_ERR(vf->core);
+		dev_err(&pdev->dev, "vhost-vfio refused the function (%d)\n",
+			ret);
+		goto err_master;
+	}
 	return 0;
+
+err_master:
+	pci_clear_master(pdev);
+	pci_free_irq_vectors(pdev);
+err_unmap:
+	vvf_unmap_notify(vf);
+err_remove:
+	vp_modern_remove(&vf->mdev);
+	return ret;
 }
 
 static void vvf_pci_remove(struct pci_dev *pdev)
 {
 	struct vvf_pci *vf = pci_get_drvdata(pdev);
 
+	/* Removes the mdev first; the core stops calling us after this. */
+	vhost_vfio_unregister_vf(vf->core);
+	vvf_reset(vf);
+	pci_clear_master(pdev);
+	pci_free_irq_vectors(pdev);
+	vvf_unmap_notify(vf);
 	vp_modern_remove(&vf->mdev);
 }
 
 /*
  * No MODULE_DEVICE_TABLE on purpose: udev must not load this module at boot
  * and race virtio_pci for the host's own virtio NICs.  Once loaded by the
- * operator it binds functions nobody else has claimed.
+ * operator it binds functions nobody else has claimed.  Other virtio-pci
+ * modern functions can be handed over with driver_override.
  */
 static const struct pci_device_id vvf_pci_ids[] = {
+	/* Intel IFC VF (virtio-net compatible) */
+	{ PCI_DEVICE_SUB(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1041,
+			 PCI_VENDOR_ID_INTEL, 0x001a) },
+	/* Any virtio-net modern function */
 	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1041) },
 	{ }
 };
@@ -59,6 +413,8 @@ static struct pci_driver vvf_pci_driver = {
 	.id_table = vvf_pci_ids,
 	.probe = vvf_pci_probe,
 	.remove = vvf_pci_remove,
+	/* The VF's DMA goes through vhost-vfio's IOMMU domain, not ours. */
+	.driver_managed_dma = true,
 };
 
 module_pci_driver(vvf_pci_driver);

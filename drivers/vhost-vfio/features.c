@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vhost-vfio: feature policy.
+ *
+ * offered = ((VF & provisioned mask & ~quirk clear) | quirk set
+ *	      | provisioned MTU/MAC) & core supported
+ *
+ * What the VF is told at FEATURES_OK is derived from the guest's choice, not
+ * copied: bits the VF never offered are dropped and bits the host needs are
+ * added.
+ */
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include "vhost_vfio_priv.h"
+
+/*
+ * What the mediation can pass through, as an allowlist so that a bit defined
+ * after this was written is never offered by accident.  Left out on purpose:
+ * - legacy-only bits (NOTIFY_ON_EMPTY, ANY_LAYOUT, GSO): modern guest only;
+ * - VIRTIO_F_SR_IOV: the guest must not manage the VF's SR-IOV;
+ * - VIRTIO_F_NOTIFICATION_DATA (38): doorbell values would carry ring state
+ *   we do not translate for a remapped control queue;
+ * - VIRTIO_F_RING_RESET (40): queue_reset is not emulated;
+ * - admin virtqueues (41) and every unnamed bit, incl. 39 and 42..49.
+ */
+#define VV_CORE_SUPPORTED (						\
+	BIT_ULL(VIRTIO_NET_F_CSUM) |					\
+	BIT_ULL(VIRTIO_NET_F_GUEST_CSUM) |				\
+	BIT_ULL(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) |			\
+	BIT_ULL(VIRTIO_NET_F_MTU) |					\
+	BIT_ULL(VIRTIO_NET_F_MAC) |					\
+	BIT_ULL(VIRTIO_NET_F_GUEST_TSO4) |				\
+	BIT_ULL(VIRTIO_NET_F_GUEST_TSO6) |				\
+	BIT_ULL(VIRTIO_NET_F_GUEST_ECN) |				\
+	BIT_ULL(VIRTIO_NET_F_GUEST_UFO) |				\
+	BIT_ULL(VIRTIO_NET_F_HOST_TSO4) |				\
+	BIT_ULL(VIRTIO_NET_F_HOST_TSO6) |				\
+	BIT_ULL(VIRTIO_NET_F_HOST_ECN) |				\
+	BIT_ULL(VIRTIO_NET_F_HOST_UFO) |				\
+	BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |				\
+	BIT_ULL(VIRTIO_NET_F_STATUS) |					\
+	BIT_ULL(VIRTIO_NET_F_CTRL_VQ) |					\
+	BIT_ULL(VIRTIO_NET_F_CTRL_RX) |					\
+	BIT_ULL(VIRTIO_NET_F_CTRL_VLAN) |				\
+	BIT_ULL(VIRTIO_NET_F_CTRL_RX_EXTRA) |				\
+	BIT_ULL(VIRTIO_NET_F_GUEST_ANNOUNCE) |				\
+	BIT_ULL(VIRTIO_NET_F_MQ) |					\
+	BIT_ULL(VIRTIO_NET_F_CTRL_MAC_ADDR) |				\
+	BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |				\
+	BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |				\
+	BIT_ULL(VIRTIO_F_VERSION_1) |					\
+	BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |				\
+	BIT_ULL(VIRTIO_F_RING_PACKED) |					\
+	BIT_ULL(VIRTIO_F_IN_ORDER) |					\
+	BIT_ULL(VIRTIO_F_ORDER_PLATFORM) |				\
+	BIT_ULL(VIRTIO_NET_F_NOTF_COAL) |				\
+	BIT_ULL(VIRTIO_NET_F_HASH_REPORT) |				\
+	BIT_ULL(VIRTIO_NET_F_RSS) |					\
+	BIT_ULL(VIRTIO_NET_F_RSC_EXT) |					\
+	BIT_ULL(VIRTIO_NET_F_STANDBY) |					\
+	BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX))
+
+/**
+ * vhost_vfio_offered_features - features the guest is offered
+ * @vd: mediated device, lock held
+ */
+u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u64 f;
+
+	f = (vf->features & vd->features_mask & ~vf->quirk_clear) |
+	    vf->quirk_set;
+	if (vd->mtu)
+		f |= BIT_ULL(VIRTIO_NET_F_MTU);
+	if (vd->mac_set)
+		f |= BIT_ULL(VIRTIO_NET_F_MAC);
+	/* A control queue needs a VF queue to live in. */
+	if (!(vf->features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)) ||
+	    2 * vf->max_pairs >= vf->num_queues)
+		f &= ~BIT_ULL(VIRTIO_NET_F_CTRL_VQ);
+	/* Multiqueue is configured through the control queue. */
+	if (!(f & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)) ||
+	    !(vf->features & BIT_ULL(VIRTIO_NET_F_MQ)))
+		f &= ~BIT_ULL(VIRTIO_NET_F_MQ);
+	return f & VV_CORE_SUPPORTED;
+}
+
+/**
+ * vhost_vfio_guest_pairs - queue pairs the guest sees
+ * @vd: mediated device, lock held
+ */
+u16 vhost_vfio_guest_pairs(struct vhost_vfio_dev *vd)
+{
+	return vd->max_pairs_prov ?: vd->vf->max_pairs;
+}
+
+/**
+ * vhost_vfio_guest_num_queues - num_queues the guest sees
+ * @vd: mediated device, lock held
+ * @offered: features offered to the guest
+ */
+u16 vhost_vfio_guest_num_queues(struct vhost_vfio_dev *vd, u64 offered)
+{
+	return 2 * vhost_vfio_guest_pairs(vd) +
+	       !!(offered & BIT_ULL(VIRTIO_NET_F_CTRL_VQ));
+}
+
+/**
+ * vhost_vfio_vf_driver_features - features to write to the VF
+ * @vf: the VF
+ * @guest: features the guest accepted (a subset of what it was offered)
+ *
+ * Bits offered only thanks to a quirk or provisioning are not forwarded,
+ * and ACCESS_PLATFORM is always negotiated when the VF offers it, because
+ * the VF sits behind an IOMMU whatever the guest believes.
+ */
+u64 vhost_vfio_vf_driver_features(struct vhost_vfio_vf *vf, u64 guest)
+{
+	return (guest & vf->features) |
+	       (vf->features & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+}
+
+/**
+ * vhost_vfio_vf_max_pairs - number of queue pairs the VF serves
+ * @vf: the VF, with features and num_queues known
+ *
+ * Return: the pair count, or -ENODEV for a VF without a full pair.
+ */
+int vhost_vfio_vf_max_pairs(struct vhost_vfio_vf *vf)
+{
+	unsigned int cvq = !!(vf->features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ));
+	unsigned int limit;
+	__le16 raw;
+	u16 pairs = 1;
+
+	if (vf->num_queues < 2) {
+		dev_err(vf->dev, "VF has %u virtqueues, a net device needs 2\n",
+			vf->num_queues);
+		return -ENODEV;
+	}
+	if ((vf->features & BIT_ULL(VIRTIO_NET_F_MQ)) &&
+	    vf->ops->config_size(vf->priv) >=
+	    offsetofend(struct virtio_net_config, max_virtqueue_pairs) &&
+	    !vf->ops->config_read(vf->priv,
+				  offsetof(struct virtio_net_config,
+					   max_virtqueue_pairs),
+				  &raw, sizeof(raw)))
+		pairs = max_t(u16, le16_to_cpu(raw), 1);
+
+	limit = (vf->num_queues - cvq) / 2;
+	if (!limit)
+		limit = 1;
+	if (pairs > limit) {
+		dev_warn(vf->dev, "VF claims %u queue pairs but has %u queues; using %u\n",
+			 pairs, vf->num_queues, limit);
+		pairs = limit;
+	}
+	return pairs;
+}

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vhost-vfio: vfio_device_ops of the mediated device.  Lifecycle (open,
+ * close, reset), the vfio-pci region encoding of the device fd and the
+ * VFIO_DEVICE_* ioctls.  Everything userspace passes in is untrusted.
+ */
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vhost_vfio_priv.h"
+
+static struct vhost_vfio_dev *to_vv(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vhost_vfio_dev, vdev);
+}
+
+static void vhost_vfio_release_dev(struct vfio_device *vdev)
+{
+	struct vhost_vfio_dev *vd = to_vv(vdev);
+
+	kfree(vd->vqs);
+	mutex_destroy(&vd->lock);
+	vfio_free_device(vdev);
+}
+
+static int vhost_vfio_open_device(struct vfio_device *vdev)
+{
+	struct vhost_vfio_dev *vd = to_vv(vdev);
+	int ret;
+
+	mutex_lock(&vd->lock);
+	/*
+	 * The VF must not DMA with guest-physical addresses into host memory:
+	 * park it in an empty IOMMU domain before the guest can program it.
+	 */
+	ret = vhost_vfio_dma_attach(vd);
+	if (ret)
+		goto out_unlock;
+
+	/* Provisioning is frozen from here until close. */
+	vd->offered = vhost_vfio_offered_features(vd);
+	vd->pairs = vhost_vfio_guest_pairs(vd);
+	vd->num_queues = vhost_vfio_guest_num_queues(vd, vd->offered);
+	vhost_vfio_config_init(vd);
+	memset(&vd->counters, 0, sizeof(vd->counters));
+
+	ret = vhost_vfio_device_reset(vd);
+	if (ret)
+		goto err_detach;
+
+	vd->open = true;
+	mutex_unlock(&vd->lock);
+	return 0;
+
+err_detach:
+	vhost_vfio_dma_detach(vd);
+out_unlock:
+	mutex_unlock(&vd->lock);
+	return ret;
+}
+
+static void vhost_vfio_close_device(struct vfio_device *vdev)
+{
+	struct vhost_vfio_dev *vd = to_vv(vdev);
+
+	mutex_lock(&vd->lock);
+	/* Stop the VF before it loses its (empty) domain. */
+	vhost_vfio_device_reset(vd);
+	vhost_vfio_dma_detach(vd);
+	vd->open = false;
+	mutex_unlock(&vd->lock);
+}
+
+static u64 vhost_vfio_region_size(struct vhost_vfio_dev *vd, unsigned int idx)
+{
+	if (idx == VFIO_PCI_CONFIG_REGION_INDEX)
+		return VV_CFG_SIZE;
+	if (idx <= VFIO_PCI_BAR5_REGION_INDEX)
+		return vhost_vfio_bar_size(vd, idx);
+	return 0;
+}
+
+/*
+ * Access one naturally aligned chunk of 1, 2 or 4 bytes.  The buffer holds
+ * the little-endian bytes as they travel on PCI.
+ */
+static int vhost_vfio_region_rw(struct vhost_vfio_dev *vd, unsigned int idx,
+				u64 off, u8 *buf, unsigned int len, bool write)
+{
+	if (idx == VFIO_PCI_CONFIG_REGION_INDEX)
+		return vhost_vfio_config_rw(vd, off, buf, len, write);
+	return vhost_vfio_bar_rw(vd, idx, off, buf, len, write);
+}
+
+static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
+			     size_t count, loff_t *ppos, bool write)
+{
+	unsigned int idx;
+	u64 off, size;
+	size_t done = 0;
+	int ret = 0;
+
+	if (*ppos < 0)
+		return -EINVAL;
+	idx = VV_OFFSET_TO_INDEX((u64)*ppos);
+	off = (u64)*ppos & VV_OFFSET_MASK;
+	if (idx >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+
+	mutex_lock(&vd->lock);
+	size = vhost_vfio_region_size(vd, idx);
+	if (!count || off >= size || count > size - off) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	/* Split like a PCI bus would: naturally aligned 4/2/1 byte pieces. */
+	while (done < count) {
+		size_t left = count - done;
+		unsigned int len;
+		u8 tmp[4];
+
+		if (left >= 4 && IS_ALIGNED(off, 4))
+			len = 4;
+		else if (left >= 2 && IS_ALIGNED(off, 2))
+			len = 2;
+		else
+			len = 1;
+
+		if (write) {
+			if (copy_from_user(tmp, ubuf + done, len)) {
+				ret = -EFAULT;
+				break;
+			}
+			ret = vhost_vfio_region_rw(vd, idx, off, tmp, len, true);
+		} else {
+			memset(tmp, 0, sizeof(tmp));
+			ret = vhost_vfio_region_rw(vd, idx, off, tmp, len,
+						   false);
+			if (!ret && copy_to_user(ubuf + done, tmp, len))
+				ret = -EFAULT;
+		}
+		if (ret)
+			break;
+		done += len;
+		off += len;
+	}
+
+out_unlock:
+	mutex_unlock(&vd->lock);
+	if (done) {
+		*ppos += done;
+		return done;
+	}
+	return ret;
+}
+
+static ssize_t vhost_vfio_read(struct vfio_device *vdev, char __user *buf,
+			       size_t count, loff_t *ppos)
+{
+	return vhost_vfio_rw(to_vv(vdev), buf, count, ppos, false);
+}
+
+static ssize_t vhost_vfio_write(struct vfio_device *vdev,
+				const char __user *buf, size_t count,
+				loff_t *ppos)
+{
+	return vhost_vfio_rw(to_vv(vdev), (char __user *)buf, count, ppos,
+			     true);
+}
+
+static long vhost_vfio_ioctl_get_info(struct vhost_vfio_dev *vd,
+				      void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = VFIO_PCI_NUM_REGIONS;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long vhost_vfio_ioctl_region_info(struct vhost_vfio_dev *vd,
+					 void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_region_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	if (info.index >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+
+	mutex_lock(&vd->lock);
+	info.size = vhost_vfio_region_size(vd, info.index);
+	mutex_unlock(&vd->lock);
+	info.offset = VV_INDEX_TO_OFFSET(info.index);
+	/* Trapped for now: the doorbell mmap arrives with the data path. */
+	info.flags = info.size ? VFIO_REGION_INFO_FLAG_READ |
+				 VFIO_REGION_INFO_FLAG_WRITE : 0;
+	info.cap_offset = 0;
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long vhost_vfio_ioctl_irq_info(struct vhost_vfio_dev *vd,
+				      void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	switch (info.index) {
+	case VFIO_PCI_INTX_IRQ_INDEX:
+		/*
+		 * No INTx: the VF's interrupts reach the guest as MSI-X only,
+		 * and emulating a level-triggered line would need a trapped
+		 * ISR read and unmask path.  Interrupt pin reads 0, so guest
+		 * virtio drivers use MSI-X.
+		 */
+	case VFIO_PCI_MSI_IRQ_INDEX:
+		/* There is no MSI capability, only MSI-X. */
+	case VFIO_PCI_ERR_IRQ_INDEX:
+	case VFIO_PCI_REQ_IRQ_INDEX:
+		info.flags = 0;
+		info.count = 0;
+		break;
+	case VFIO_PCI_MSIX_IRQ_INDEX:
+		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
+		info.count = vd->vf->msix_vectors;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static int vhost_vfio_num_irqs(struct vhost_vfio_dev *vd, unsigned int index)
+{
+	return index == VFIO_PCI_MSIX_IRQ_INDEX ? vd->vf->msix_vectors : 0;
+}
+
+static long vhost_vfio_ioctl_set_irqs(struct vhost_vfio_dev *vd,
+				      void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_set, count);
+	struct vfio_irq_set hdr;
+	size_t data_size = 0;
+	int ret;
+
+	if (copy_from_user(&hdr, arg, minsz))
+		return -EFAULT;
+	if (hdr.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+
+	ret = vfio_set_irqs_validate_and_prepare(&hdr,
+						 vhost_vfio_num_irqs(vd, hdr.index),
+						 VFIO_PCI_NUM_IRQS, &data_size);
+	if (ret)
+		return ret;
+
+	/*
+	 * Disabling MSI-X when nothing is wired is a no-op that QEMU issues
+	 * on every reset; accept it.  Wiring eventfds is the data path's job.
+	 */
+	if (hdr.index == VFIO_PCI_MSIX_IRQ_INDEX && !hdr.count &&
+	    (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) == VFIO_IRQ_SET_DATA_NONE &&
+	    (hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) ==
+	    VFIO_IRQ_SET_ACTION_TRIGGER)
+		return 0;
+
+	dev_warn_ratelimited(vv_dev(vd),
+			     "SET_IRQS index %u flags 0x%x: MSI-X delivery not implemented yet\n",
+			     hdr.index, hdr.flags);
+	return -ENOTTY;
+}
+
+static long vhost_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct vhost_vfio_dev *vd = to_vv(vdev);
+	void __user *uarg = (void __user *)arg;
+	int ret;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return vhost_vfio_ioctl_get_info(vd, uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vhost_vfio_ioctl_region_info(vd, uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return vhost_vfio_ioctl_irq_info(vd, uarg);
+	case VFIO_DEVICE_SET_IRQS:
+		return vhost_vfio_ioctl_set_irqs(vd, uarg);
+	case VFIO_DEVICE_RESET:
+		mutex_lock(&vd->lock);
+		ret = vhost_vfio_device_reset(vd);
+		if (!ret)
+			vhost_vfio_config_reset(vd);
+		mutex_unlock(&vd->lock);
+		return ret;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int vhost_vfio_mmap(struct vfio_device *vdev,
+			   struct vm_area_struct *vma)
+{
+	/* No region is mappable yet; GET_REGION_INFO says so. */
+	return -EINVAL;
+}
+
+const struct vfio_device_ops vhost_vfio_dev_ops = {
+	.name = "vhost-vfio",
+	.release = vhost_vfio_release_dev,
+	.open_device = vhost_vfio_open_device,
+	.close_device = vhost_vfio_close_device,
+	.read = vhost_vfio_read,
+	.write = vhost_vfio_write,
+	.ioctl = vhost_vfio_ioctl,
+	.mmap = vhost_vfio_mmap,
+};

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vhost-vfio core internals shared by the files of the vhost_vfio module.
+ */
+#ifndef _VHOST_VFIO_PRIV_H
+#define _VHOST_VFIO_PRIV_H
+
+#include <linux/etherdevice.h>
+#include <linux/mdev.h>
+#include <linux/mutex.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <linux/vhost_vfio.h>
+
+/* Guest-visible BAR layout; Documentation/design.rst explains the choice. */
+#define VV_BAR_COMMON		0	/* BAR index of the virtio structures */
+#define VV_BAR_MSIX		1	/* BAR index of MSI-X table and PBA */
+#define VV_BAR_NOTIFY		2	/* BAR index of the doorbells */
+
+#define VV_BAR0_SIZE		0x4000
+#define VV_COMMON_OFF		0x0000
+#define VV_ISR_OFF		0x1000
+#define VV_DEVICE_OFF		0x2000
+#define VV_STRUCT_LEN		0x1000	/* length of each virtio structure */
+
+#define VV_BAR1_SIZE		0x1000
+#define VV_MSIX_TABLE_OFF	0x0000
+#define VV_MSIX_PBA_OFF		0x0800
+/* The table must fit below the PBA: 0x800 / 16 bytes per entry. */
+#define VV_MSIX_MAX_VECTORS	(VV_MSIX_PBA_OFF / PCI_MSIX_ENTRY_SIZE)
+
+#define VV_CFG_SIZE		256
+
+/* vfio-pci's region encoding in the device fd offset. */
+#define VV_OFFSET_SHIFT		40
+#define VV_OFFSET_TO_INDEX(off)	((off) >> VV_OFFSET_SHIFT)
+#define VV_INDEX_TO_OFFSET(idx)	((u64)(idx) << VV_OFFSET_SHIFT)
+#define VV_OFFSET_MASK		(((u64)1 << VV_OFFSET_SHIFT) - 1)
+
+/**
+ * struct vhost_vfio_quirk - feature fix-up for a family of VFs
+ * @vendor: PCI vendor ID to match (PCI_ANY_ID matches all)
+ * @device: PCI device ID to match (PCI_ANY_ID matches all)
+ * @subvendor: PCI subsystem vendor ID to match (PCI_ANY_ID matches all)
+ * @subdevice: PCI subsystem device ID to match (PCI_ANY_ID matches all)
+ * @clear: feature bits never offered to the guest
+ * @set: feature bits offered even though the VF does not advertise them
+ * @reason: why, shown to the operator
+ */
+struct vhost_vfio_quirk {
+	u32 vendor;
+	u32 device;
+	u32 subvendor;
+	u32 subdevice;
+	u64 clear;
+	u64 set;
+	const char *reason;
+};
+
+/**
+ * struct vhost_vfio_vf - one VF handed over by a backend
+ * @dev: the VF's struct device (the mdev parent)
+ * @ops: backend ops
+ * @priv: backend cookie for @ops
+ * @ids: PCI identity, for quirks and the emulated subsystem IDs
+ * @parent: mdev parent registration
+ * @type: the single mdev type ("net")
+ * @types: type array handed to the mdev core
+ * @lock: protects @vdev
+ * @vdev: the one mediated device on this VF, or NULL
+ * @quirks: quirk entries matching this VF
+ * @nr_quirks: number of entries in @quirks
+ * @quirk_clear: union of the @clear masks of @quirks
+ * @quirk_set: union of the @set masks of @quirks
+ * @features: features the VF offers
+ * @num_queues: number of virtqueues of the VF
+ * @max_pairs: queue pairs the VF serves (max_virtqueue_pairs or 1)
+ * @msix_vectors: MSI-X vectors exposed to the guest
+ * @notify_mult: VF notify_off_multiplier
+ * @notify_len: length of the VF's notify area
+ * @notify_bar_size: guest BAR2 size (power of two, >= PAGE_SIZE)
+ * @notify_off: queue_notify_off of each VF queue
+ * @queue_max: maximum size of each VF queue
+ */
+struct vhost_vfio_vf {
+	struct device *dev;
+	const struct vhost_vfio_backend_ops *ops;
+	void *priv;
+	struct vhost_vfio_vf_ids ids;
+	struct mdev_parent parent;
+	struct mdev_type type;
+	struct mdev_type *types[1];
+	struct mutex lock;	/* protects @vdev */
+	struct vhost_vfio_dev *vdev;
+	const struct vhost_vfio_quirk **quirks;
+	unsigned int nr_quirks;
+	u64 quirk_clear;
+	u64 quirk_set;
+	u64 features;
+	u16 num_queues;
+	u16 max_pairs;
+	u16 msix_vectors;
+	u32 notify_mult;
+	u64 notify_len;
+	u64 notify_bar_size;
+	u16 *notify_off;
+	u16 *queue_max;
+};
+
+/* Emulated per-queue state of a guest-visible virtqueue. */
+struct vhost_vfio_vq {
+	u16 size;
+	u16 vector;
+	bool enabled;
+	u64 desc;
+	u64 avail;
+	u64 used;
+};
+
+/* Trapped accesses, shown in debugfs. */
+struct vhost_vfio_counters {
+	u64 config;
+	u64 bar0;
+	u64 bar1;
+	u64 bar2_notify_writes;
+};
+
+/**
+ * struct vhost_vfio_dev - one mediated device
+ * @vdev: vfio device; must stay first for vfio_alloc_device()
+ * @vf: the VF this mdev mediates
+ * @lock: serializes all state below and every call into the backend
+ * @open: the vfio device is open (provisioning frozen)
+ * @mac: provisioned MAC address
+ * @mac_set: @mac is valid
+ * @mtu: provisioned MTU, 0 = not provisioned
+ * @max_pairs_prov: provisioned queue pairs, 0 = the VF's
+ * @features_mask: provisioned feature mask
+ * @offered: features offered to the guest (fixed at open)
+ * @pairs: guest-visible queue pairs (fixed at open)
+ * @num_queues: guest-visible number of virtqueues (fixed at open)
+ * @cfg: emulated PCI configuration space
+ * @wmask: per-byte writable bits of @cfg
+ * @dfselect: device_feature_select
+ * @gfselect: driver_feature_select
+ * @guest_features: driver features written by the guest
+ * @bad_features: guest wrote feature bits beyond the 64 we know
+ * @negotiated: @guest_features once FEATURES_OK was accepted, else 0
+ * @queue_sel: queue_select
+ * @config_vector: config_msix_vector as the VF holds it
+ * @vqs: guest-visible virtqueues
+ * @domain: IOMMU domain the VF is attached to while open
+ * @counters: trapped access counters
+ * @debugfs: debugfs directory of this mdev
+ */
+struct vhost_vfio_dev {
+	struct vfio_device vdev;
+	struct vhost_vfio_vf *vf;
+	struct mutex lock;	/* serializes state and backend calls */
+	bool open;
+	u8 mac[ETH_ALEN];
+	bool mac_set;
+	u16 mtu;
+	u16 max_pairs_prov;
+	u64 features_mask;
+	u64 offered;
+	u16 pairs;
+	u16 num_queues;
+	u8 cfg[VV_CFG_SIZE];
+	u8 wmask[VV_CFG_SIZE];
+	u32 dfselect;
+	u32 gfselect;
+	u64 guest_features;
+	bool bad_features;
+	u64 negotiated;
+	u16 queue_sel;
+	u16 config_vector;
+	struct vhost_vfio_vq *vqs;
+	struct iommu_domain *domain;
+	struct vhost_vfio_counters counters;
+	struct dentry *debugfs;
+};
+
+static inline struct device *vv_dev(struct vhost_vfio_dev *vd)
+{
+	return vd->vdev.dev;
+}
+
+/* vfio_ops.c */
+extern const struct vfio_device_ops vhost_vfio_dev_ops;
+
+/* config_space.c */
+void vhost_vfio_config_init(struct vhost_vfio_dev *vd);
+void vhost_vfio_config_reset(struct vhost_vfio_dev *vd);
+int vhost_vfio_config_rw(struct vhost_vfio_dev *vd, unsigned int off,
+			 u8 *buf, unsigned int len, bool write);
+
+/* virtio_cfg.c */
+int vhost_vfio_bar_rw(struct vhost_vfio_dev *vd, unsigned int bar, u64 off,
+		      u8 *buf, unsigned int len, bool write);
+u64 vhost_vfio_bar_size(struct vhost_vfio_dev *vd, unsigned int bar);
+void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd);
+int vhost_vfio_device_reset(struct vhost_vfio_dev *vd);
+u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd);
+
+/* features.c */
+u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd);
+u16 vhost_vfio_guest_pairs(struct vhost_vfio_dev *vd);
+u16 vhost_vfio_guest_num_queues(struct vhost_vfio_dev *vd, u64 offered);
+u64 vhost_vfio_vf_driver_features(struct vhost_vfio_vf *vf, u64 guest);
+int vhost_vfio_vf_max_pairs(struct vhost_vfio_vf *vf);
+
+/* quirks.c */
+int vhost_vfio_quirks_init(void);
+void vhost_vfio_quirks_exit(void);
+int vhost_vfio_quirks_match(struct vhost_vfio_vf *vf);
+
+/* sysfs.c */
+extern const struct attribute_group *vhost_vfio_mdev_groups[];
+
+/* dma.c */
+int vhost_vfio_dma_attach(struct vhost_vfio_dev *vd);
+void vhost_vfio_dma_detach(struct vhost_vfio_dev *vd);
+
+/* debugfs.c */
+void vhost_vfio_debugfs_init(void);
+void vhost_vfio_debugfs_exit(void);
+void vhost_vfio_debugfs_add(struct vhost_vfio_dev *vd);
+void vhost_vfio_debugfs_remove(struct vhost_vfio_dev *vd);
+
+#endif /* _VHOST_VFIO_PRIV_H */

@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vhost-vfio: virtio transport emulation behind the guest's BARs.
+ *
+ * BAR0 holds the common configuration (emulated, forwarded to the VF through
+ * the backend where the VF must know), the ISR byte and the device-specific
+ * configuration (the VF's, with provisioned fields virtualized).  BAR1 is
+ * the MSI-X table the VMM emulates itself.  BAR2 holds the doorbells; while
+ * trapped, kicks are forwarded to the VF's notify area.
+ *
+ * Guest queue indexes differ from the VF's only for the control queue when
+ * fewer queue pairs are provisioned than the VF has (see vv_vf_queue()).
+ */
+#include <asm/unaligned.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+
+#include "vhost_vfio_priv.h"
+
+#define VV_CC(field)	offsetof(struct virtio_pci_common_cfg, field)
+#define VV_CC_SIZE(field) sizeof_field(struct virtio_pci_common_cfg, field)
+
+static u32 vv_le_get(const u8 *buf, unsigned int len)
+{
+	switch (len) {
+	case 1:
+		return buf[0];
+	case 2:
+		return get_unaligned_le16(buf);
+	default:
+		return get_unaligned_le32(buf);
+	}
+}
+
+static void vv_le_put(u8 *buf, u32 val, unsigned int len)
+{
+	switch (len) {
+	case 1:
+		buf[0] = val;
+		break;
+	case 2:
+		put_unaligned_le16(val, buf);
+		break;
+	default:
+		put_unaligned_le32(val, buf);
+		break;
+	}
+}
+
+/* VF queue index backing guest queue @gq, or -EINVAL. */
+static int vv_vf_queue(struct vhost_vfio_dev *vd, u32 gq)
+{
+	if (gq >= vd->num_queues)
+		return -EINVAL;
+	if (gq < 2 * vd->pairs)
+		return gq;
+	/* The control queue follows the VF's last data queue. */
+	return 2 * vd->vf->max_pairs;
+}
+
+/**
+ * vhost_vfio_virtio_reset - forget all guest-programmed transport state
+ * @vd: mediated device, lock held
+ */
+void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd)
+{
+	u16 i;
+
+	vd->dfselect = 0;
+	vd->gfselect = 0;
+	vd->guest_features = 0;
+	vd->bad_features = false;
+	vd->negotiated = 0;
+	vd->queue_sel = 0;
+	vd->config_vector = VIRTIO_MSI_NO_VECTOR;
+	for (i = 0; i < vd->num_queues; i++) {
+		struct vhost_vfio_vq *vq = &vd->vqs[i];
+
+		memset(vq, 0, sizeof(*vq));
+		vq->size = vd->vf->queue_max[vv_vf_queue(vd, i)];
+		vq->vector = VIRTIO_MSI_NO_VECTOR;
+	}
+}
+
+/**
+ * vhost_vfio_device_reset - reset the VF and the emulated virtio state
+ * @vd: mediated device, lock held
+ *
+ * Return: 0, or the backend's error if the VF did not complete its reset.
+ */
+int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
+{
+	int ret;
+
+	ret = vd->vf->ops->reset(vd->vf->priv);
+	if (ret)
+		dev_err_ratelimited(vv_dev(vd), "VF %s did not complete reset (%d)\n",
+				    dev_name(vd->vf->dev), ret);
+	vhost_vfio_virtio_reset(vd);
+	return ret;
+}
+
+/**
+ * vhost_vfio_guest_status - device_status as the guest sees it
+ * @vd: mediated device, lock held
+ *
+ * The VF's own status is the truth: FEATURES_OK is only there when the VF
+ * accepted the features, and DEVICE_NEEDS_RESET comes from the VF.
+ */
+u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd)
+{
+	return vd->vf->ops->get_status(vd->vf->priv);
+}
+
+static void vv_features_ok(struct vhost_vfio_dev *vd, u8 *status)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u64 unoffered = vd->guest_features & ~vd->offered;
+
+	if (vd->bad_features || unoffered) {
+		dev_warn_once(vv_dev(vd),
+			      "guest accepted features never offered (0x%016llx%s); FEATURES_OK refused\n",
+			      unoffered, vd->bad_features ? " and bits >= 64" : "");
+		*status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+		return;
+	}
+	vf->ops->set_features(vf->priv,
+			      vhost_vfio_vf_driver_features(vf, vd->guest_features));
+}
+
+static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u8 old = vhost_vfio_guest_status(vd);
+
+	if (!status) {
+		vhost_vfio_device_reset(vd);
+		return;
+	}
+
+	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(old & VIRTIO_CONFIG_S_FEATURES_OK))
+		vv_features_ok(vd, &status);
+
+	vf->ops->set_status(vf->priv, status);
+	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK))
+		vd->negotiated = vd->guest_features;
+}
+
+static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	struct vhost_vfio_vq *vq = &vd->vqs[gq];
+	int q = vv_vf_queue(vd, gq);
+
+	if (!(vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		dev_warn_ratelimited(vv_dev(vd),
+				     "queue %u enabled before FEATURES_OK; ignored\n",
+				     gq);
+		return;
+	}
+	if (q < 0 || vq->enabled)
+		return;
+	vf->ops->queue_set_address(vf->priv, q, vq->desc, vq->avail, vq->used);
+	vf->ops->queue_set_enable(vf->priv, q, true);
+	vq->enabled = vf->ops->queue_get_enable(vf->priv, q);
+}
+
+/* Per-queue fields; queue_sel beyond num_queues reads as absent (size 0). */
+static int vv_queue_read(struct vhost_vfio_dev *vd, unsigned int off, u32 *val)
+{
+	struct vhost_vfio_vq *vq;
+	int q = vv_vf_queue(vd, vd->queue_sel);
+
+	*val = 0;
+	if (q < 0)
+		return 0;
+	vq = &vd->vqs[vd->queue_sel];
+
+	switch (off) {
+	case VV_CC(queue_size):
+		*val = vq->size;
+		break;
+	case VV_CC(queue_msix_vector):
+		*val = vq->vector;
+		break;
+	case VV_CC(queue_enable):
+		*val = vq->enabled;
+		break;
+	case VV_CC(queue_notify_off):
+		*val = vd->vf->notify_off[q];
+		break;
+	case VV_CC(queue_desc_lo):
+		*val = lower_32_bits(vq->desc);
+		break;
+	case VV_CC(queue_desc_hi):
+		*val = upper_32_bits(vq->desc);
+		break;
+	case VV_CC(queue_avail_lo):
+		*val = lower_32_bits(vq->avail);
+		break;
+	case VV_CC(queue_avail_hi):
+		*val = upper_32_bits(vq->avail);
+		break;
+	case VV_CC(queue_used_lo):
+		*val = lower_32_bits(vq->used);
+		break;
+	case VV_CC(queue_used_hi):
+		*val = upper_32_bits(vq->used);
+		break;
+	}
+	return 0;
+}
+
+static void vv_set_lo(u64 *reg, u32 val)
+{
+	*reg = (*reg & ~0xffffffffULL) | val;
+}
+
+static void vv_set_hi(u64 *reg, u32 val)
+{
+	*reg = (*reg & 0xffffffffULL) | (u64)val << 32;
+}
+
+static void vv_queue_write(struct vhost_vfio_dev *vd, unsigned int off, u32 val)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	struct vhost_vfio_vq *vq;
+	int q = vv_vf_queue(vd, vd->queue_sel);
+
+	if (q < 0)
+		return;
+	vq = &vd->vqs[vd->queue_sel];
+
+	/* Once enabled, a queue's setup is fixed until reset (no RING_RESET). */
+	if (vq->enabled && off != VV_CC(queue_msix_vector))
+		return;
+
+	switch (off) {
+	case VV_CC(queue_size):
+		vq->size = vf->ops->queue_set_size(vf->priv, q, val);
+		break;
+	case VV_CC(queue_msix_vector):
+		vq->vector = vf->ops->queue_set_vector(vf->priv, q, val);
+		break;
+	case VV_CC(queue_enable):
+		/* Writing 0 is not allowed without VIRTIO_F_RING_RESET. */
+		if (val == 1)
+			vv_enable_queue(vd, vd->queue_sel);
+		break;
+	case VV_CC(queue_desc_lo):
+		vv_set_lo(&vq->desc, val);
+		break;
+	case VV_CC(queue_desc_hi):
+		vv_set_hi(&vq->desc, val);
+		break;
+	case VV_CC(queue_avail_lo):
+		vv_set_lo(&vq->avail, val);
+		break;
+	case VV_CC(queue_avail_hi):
+		vv_set_hi(&vq->avail, val);
+		break;
+	case VV_CC(queue_used_lo):
+		vv_set_lo(&vq->used, val);
+		break;
+	case VV_CC(queue_used_hi):
+		vv_set_hi(&vq->used, val);
+		break;
+	}
+}
+
+/* Natural width of the common config field at @off, 0 if reserved. */
+static unsigned int vv_common_width(unsigned int off)
+{
+	switch (off) {
+	case VV_CC(device_feature_select):
+	case VV_CC(device_feature):
+	case VV_CC(guest_feature_select):
+	case VV_CC(guest_feature):
+	case VV_CC(queue_desc_lo):
+	case VV_CC(queue_desc_hi):
+	case VV_CC(queue_avail_lo):
+	case VV_CC(queue_avail_hi):
+	case VV_CC(queue_used_lo):
+	case VV_CC(queue_used_hi):
+		return 4;
+	case VV_CC(msix_config):
+	case VV_CC(num_queues):
+	case VV_CC(queue_select):
+	case VV_CC(queue_size):
+	case VV_CC(queue_msix_vector):
+	case VV_CC(queue_enable):
+	case VV_CC(queue_notify_off):
+		return 2;
+	case VV_CC(device_status):
+	case VV_CC(config_generation):
+		return 1;
+	default:
+		/* Includes queue_notify_data and queue_reset: never offered. */
+		return 0;
+	}
+}
+
+static u32 vv_common_read(struct vhost_vfio_dev *vd, unsigned int off)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u32 val = 0;
+
+	switch (off) {
+	case VV_CC(device_feature_select):
+		return vd->dfselect;
+	case VV_CC(device_feature):
+		if (vd->dfselect < 2)
+			val = vd->offered >> (32 * vd->dfselect);
+		return val;
+	case VV_CC(guest_feature_select):
+		return vd->gfselect;
+	case VV_CC(guest_feature):
+		if (vd->gfselect < 2)
+			val = vd->guest_features >> (32 * vd->gfselect);
+		return val;
+	case VV_CC(msix_config):
+		return vd->config_vector;
+	case VV_CC(num_queues):
+		return vd->num_queues;
+	case VV_CC(device_status):
+		return vhost_vfio_guest_status(vd);
+	case VV_CC(config_generation):
+		return vf->ops->config_generation(vf->priv) & 0xff;
+	case VV_CC(queue_select):
+		return vd->queue_sel;
+	default:
+		vv_queue_read(vd, off, &val);
+		return val;
+	}
+}
+
+static void vv_common_write(struct vhost_vfio_dev *vd, unsigned int off,
+			    u32 val)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+
+	switch (off) {
+	case VV_CC(device_feature_select):
+		vd->dfselect = val;
+		break;
+	case VV_CC(guest_feature_select):
+		vd->gfselect = val;
+		break;
+	case VV_CC(guest_feature):
+		if (vd->gfselect == 0)
+			vv_set_lo(&vd->guest_features, val);
+		else if (vd->gfselect == 1)
+			vv_set_hi(&vd->guest_features, val);
+		else if (val)
+			vd->bad_features = true;
+		break;
+	case VV_CC(msix_config):
+		vd->config_vector = vf->ops->set_config_vector(vf->priv, val);
+		break;
+	case VV_CC(device_status):
+		vv_write_status(vd, val);
+		break;
+	case VV_CC(queue_select):
+		vd->queue_sel = val;
+		break;
+	case VV_CC(device_feature):
+	case VV_CC(num_queues):
+	case VV_CC(config_generation):
+	case VV_CC(queue_notify_off):
+		break;	/* read-only */
+	default:
+		vv_queue_write(vd, off, val);
+		break;
+	}
+}
+
+static void vv_common_rw(struct vhost_vfio_dev *vd, unsigned int off,
+			 u8 *buf, unsigned int len, bool write)
+{
+	unsigned int width = vv_common_width(off);
+
+	if (!width || width != len) {
+		if (width)
+			dev_warn_ratelimited(vv_dev(vd),
+					     "common config offset 0x%x: %u-byte %s of a %u-byte field ignored\n",
+					     off, len, write ? "write" : "read",
+					     width);
+		return;	/* reads stay 0 */
+	}
+	if (write)
+		vv_common_write(vd, off, vv_le_get(buf, len));
+	else
+		vv_le_put(buf, vv_common_read(vd, off), len);
+}
+
+/*
+ * Provisioned fields of struct virtio_net_config override the VF's: @buf
+ * covers [@off, @off + @len) of the device config.
+ */
+static void vv_net_overlay(struct vhost_vfio_dev *vd, unsigned int off,
+			   u8 *buf, unsigned int len)
+{
+	u8 virt[offsetofend(struct virtio_net_config, mtu)];
+	bool mask[sizeof(virt)] = { };
+	unsigned int i;
+
+	if (vd->mac_set) {
+		memcpy(virt + offsetof(struct virtio_net_config, mac), vd->mac,
+		       ETH_ALEN);
+		memset(mask + offsetof(struct virtio_net_config, mac), 1,
+		       ETH_ALEN);
+	}
+	if (vd->offered & BIT_ULL(VIRTIO_NET_F_MQ)) {
+		i = offsetof(struct virtio_net_config, max_virtqueue_pairs);
+		put_unaligned_le16(vd->pairs, virt + i);
+		mask[i] = 1;
+		mask[i + 1] = 1;
+	}
+	if (vd->mtu) {
+		i = offsetof(struct virtio_net_config, mtu);
+		put_unaligned_le16(vd->mtu, virt + i);
+		mask[i] = 1;
+		mask[i + 1] = 1;
+	}
+	for (i = 0; i < len; i++)
+		if (off + i < sizeof(virt) && mask[off + i])
+			buf[i] = virt[off + i];
+}
+
+static void vv_device_rw(struct vhost_vfio_dev *vd, unsigned int off,
+			 u8 *buf, unsigned int len, bool write)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	unsigned int size = vf->ops->config_size(vf->priv);
+
+	if (write) {
+		/* virtio-net's configuration is read-only for the driver. */
+		dev_warn_ratelimited(vv_dev(vd),
+				     "write to read-only device config offset 0x%x ignored\n",
+				     off);
+		return;
+	}
+	if (off < size && len <= size - off)
+		vf->ops->config_read(vf->priv, off, buf, len);
+	vv_net_overlay(vd, off, buf, len);
+}
+
+static int vv_bar0_rw(struct vhost_vfio_dev *vd, u64 off, u8 *buf,
+		      unsigned int len, bool write)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+
+	vd->counters.bar0++;
+	if (off < VV_ISR_OFF) {
+		vv_common_rw(vd, off, buf, len, write);
+	} else if (off < VV_DEVICE_OFF) {
+		/* Reading the ISR clears it in the VF, as it would natively. */
+		if (off == VV_ISR_OFF && len == 1 && !write)
+			buf[0] = vf->ops->isr_read(vf->priv);
+	} else if (off < VV_DEVICE_OFF + VV_STRUCT_LEN) {
+		vv_device_rw(vd, off - VV_DEVICE_OFF, buf, len, write);
+	}
+	return 0;
+}
+
+/*
+ * Trapped doorbell: without VIRTIO_F_NOTIFICATION_DATA the value written is
+ * the guest queue index.  Translate it and ring the VF queue's own doorbell.
+ */
+static int vv_notify_rw(struct vhost_vfio_dev *vd, u64 off, u8 *buf,
+			unsigned int len, bool write)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u32 gq;
+	int q;
+
+	if (!write)
+		return 0;
+	vd->counters.bar2_notify_writes++;
+	if (off >= vf->notify_len || len < 2)
+		return 0;
+	gq = vv_le_get(buf, len);
+	q = vv_vf_queue(vd, gq);
+	if (q < 0 || !vd->vqs[gq].enabled) {
+		dev_warn_ratelimited(vv_dev(vd), "kick of unknown or disabled queue %u dropped\n",
+				     gq);
+		return 0;
+	}
+	vf->ops->notify_write(vf->priv, (u64)vf->notify_off[q] * vf->notify_mult,
+			      q, 2);
+	return 0;
+}
+
+/**
+ * vhost_vfio_bar_size - size of a guest-visible BAR
+ * @vd: mediated device
+ * @bar: BAR index
+ *
+ * Return: the size, 0 for unimplemented BARs.
+ */
+u64 vhost_vfio_bar_size(struct vhost_vfio_dev *vd, unsigned int bar)
+{
+	switch (bar) {
+	case VV_BAR_COMMON:
+		return VV_BAR0_SIZE;
+	case VV_BAR_MSIX:
+		return VV_BAR1_SIZE;
+	case VV_BAR_NOTIFY:
+		return vd->vf->notify_bar_size;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * vhost_vfio_bar_rw - access a guest-visible BAR
+ * @vd: mediated device, lock held
+ * @bar: BAR index
+ * @off: offset inside the BAR
+ * @buf: little-endian data
+ * @len: 1, 2 or 4, naturally aligned
+ * @write: direction
+ *
+ * Return: 0 (unbacked reads return 0, unbacked writes are dropped) or
+ * -EINVAL when the access lies outside the BAR.
+ */
+int vhost_vfio_bar_rw(struct vhost_vfio_dev *vd, unsigned int bar, u64 off,
+		      u8 *buf, unsigned int len, bool write)
+{
+	u64 size = vhost_vfio_bar_size(vd, bar);
+
+	if (off >= size || len > size - off)
+		return -EINVAL;
+
+	switch (bar) {
+	case VV_BAR_COMMON:
+		return vv_bar0_rw(vd, off, buf, len, write);
+	case VV_BAR_MSIX:
+		/* The VMM emulates the MSI-X table and PBA itself. */
+		vd->counters.bar1++;
+		return 0;
+	default:
+		return vv_notify_rw(vd, off, buf, len, write);
+	}
+}
