@@ -192,6 +192,11 @@ static void vv_pcicfg_access(struct vhost_vfio_dev *vd, bool write)
 	u8 *data = &vd->cfg[VV_PCICFG_DATA];
 	int ret = -EINVAL;
 
+	/* No window set up yet (e.g. a VMM reading all of config space). */
+	if (!len) {
+		memset(data, 0, 4);
+		return;
+	}
 	if ((len == 1 || len == 2 || len == 4) && IS_ALIGNED(off, len) &&
 	    bar < PCI_STD_NUM_BARS) {
 		if (!write)
