@@ -144,6 +144,8 @@ static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 			break;
 		done += len;
 		off += len;
+		/* A huge count on a large BAR must not hog the CPU. */
+		cond_resched();
 	}
 
 out_unlock:
