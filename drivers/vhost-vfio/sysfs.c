@@ -144,7 +144,7 @@ static ssize_t max_queue_pairs_store(struct device *dev,
 		return vv_store_end(vd, -EINVAL);
 	}
 	if (pairs > vf->max_pairs) {
-		dev_warn_ratelimited(dev, "max_queue_pairs: the VF has only %u pairs\n",
+		dev_warn_ratelimited(dev, "max_queue_pairs: the VF has only %u pair(s)\n",
 				     vf->max_pairs);
 		return vv_store_end(vd, -EINVAL);
 	}
