@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared helpers for the shell selftests that run inside the host VM (L1).
+# Sourced, not executed.  Every helper reports failures through its status.
+
+VV_PROJECT=${VV_PROJECT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+VV_KVER=${VV_KVER:-$(uname -r)}
+VV_KO_DIR=$VV_PROJECT/drivers/vhost-vfio
+VV_BIN=$VV_PROJECT/selftests/vhost-vfio/bin
+VV_TMP=${VV_TMP:-/tmp/vv}
+mkdir -p "$VV_TMP"
+
+vv_log() { echo "# $*"; }
+
+# TAP plan and results, kselftest style.
+vv_tap_n=0
+vv_tap_fail=0
+vv_plan() { echo "TAP version 13"; echo "1..$1"; }
+vv_ok() { vv_tap_n=$((vv_tap_n + 1)); echo "ok $vv_tap_n $*"; }
+vv_not_ok() {
+	vv_tap_n=$((vv_tap_n + 1)); vv_tap_fail=$((vv_tap_fail + 1))
+	echo "not ok $vv_tap_n $*"
+}
+# vv_check NAME CMD...: one TAP line from CMD's status.
+vv_check() {
+	local name=$1
+	shift
+	if "$@"; then vv_ok "$name"; else vv_not_ok "$name"; fi
+}
+vv_exit() { [ "$vv_tap_fail" = 0 ]; exit $?; }
+
+# Modules of the running kernel the product depends on.
+vv_load_deps() {
+	modprobe -a vfio vfio_iommu_type1 vfio-pci mdev irqbypass \
+		virtio_pci_modern_dev kvm_amd
+}
+
+vv_load_modules() {
+	vv_load_deps || return 1
+	insmod "$VV_KO_DIR/vhost_vfio.ko" "$@" || return 1
+	insmod "$VV_KO_DIR/vhost_vfio_virtio_pci.ko" || return 1
+}
+
+vv_unload_modules() {
+	local ok=0
+	if grep -q '^vhost_vfio_virtio_pci ' /proc/modules; then
+		rmmod vhost_vfio_virtio_pci || ok=1
+	fi
+	if grep -q '^vhost_vfio ' /proc/modules; then
+		rmmod vhost_vfio || ok=1
+	fi
+	return $ok
+}
+
+# vv_driver_of BDF: the driver bound to BDF, or nothing.
+vv_driver_of() {
+	local l=/sys/bus/pci/devices/$1/driver
+	[ -e "$l" ] && basename "$(readlink -f "$l")"
+}
+
+# vv_bind BDF DRIVER: move a function to DRIVER (driver_override, so no
+# other function is affected).
+vv_bind() {
+	local bdf=$1 drv=$2 dev=/sys/bus/pci/devices/$1
+	if [ -e "$dev/driver" ]; then
+		echo "$bdf" > "$dev/driver/unbind" || return 1
+	fi
+	echo "$drv" > "$dev/driver_override" || return 1
+	echo "$bdf" > /sys/bus/pci/drivers_probe || return 1
+	[ "$(vv_driver_of "$bdf")" = "$drv" ]
+}
+
+# vv_netdev_of BDF: the kernel network interface of a virtio-net function.
+vv_netdev_of() {
+	local n
+	for n in /sys/bus/pci/devices/$1/virtio*/net/*; do
+		[ -e "$n" ] && { basename "$n"; return 0; }
+	done
+	return 1
+}
+
+# vv_l2_initrd OUT TEST_SCRIPT: the nested guest's initramfs with
+# TEST_SCRIPT appended as /test.sh (concatenated cpio archives).
+vv_l2_initrd() {
+	local out=$1 script=$2 base=$VV_PROJECT/.vm-out/l2-initramfs-$VV_KVER.cpio.gz
+	local d
+	[ -f "$base" ] || { vv_log "missing $base (built by scripts/check.sh)"; return 1; }
+	d=$(mktemp -d)
+	install -m 0755 "$script" "$d/test.sh"
+	(cd "$d" && echo test.sh | cpio -o -H newc --quiet | gzip -1) > "$d/extra.cpio.gz"
+	cat "$base" "$d/extra.cpio.gz" > "$out"
+	rm -rf "$d"
+}
+
+# vv_run_l2 LOG INITRD TIMEOUT QEMU_DEVICE_ARGS...: boot the nested guest
+# under KVM in L1 with the given devices; its console goes to LOG.
+# Succeeds if L2 reported its test exit status 0.
+vv_run_l2() {
+	local log=$1 initrd=$2 tmo=$3
+	shift 3
+	timeout --kill-after=5 "$tmo" qemu-system-x86_64 -enable-kvm -cpu host \
+		-smp 1 -m 384M -display none -vga none -monitor none -no-reboot \
+		-serial "file:$log" -net none \
+		-kernel "/boot/vmlinuz-$VV_KVER" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet" "$@" < /dev/null
+	grep -q '^L2-TEST-EXIT=0' "$log"
+}
