@@ -55,6 +55,9 @@ clean:
 	$(MAKE) -C selftests/vhost-vfio clean
 	rm -rf .vm-out
 
+dkms-install:
+	scripts/dkms.sh install
+
 deps:
 	scripts/install-deps.sh
 

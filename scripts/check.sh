@@ -39,6 +39,7 @@ step build build_strict
 step sparse make sparse
 step checkpatch make checkpatch
 step selftests-build make selftests
+step dkms-build scripts/dkms.sh check
 step l2-initramfs scripts/vm/l2-initramfs.sh
 
 # The suite VM: functions 0 and 1 are plain virtio-net; 2 offers

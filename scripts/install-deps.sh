@@ -8,12 +8,13 @@
 #             which is also the kernel the test VM boots), sparse
 #   style:    linux-source-6.1 (checkpatch.pl, kselftest_harness.h)
 #   test VM:  qemu-system-x86 busybox-static cpio kmod iproute2 iputils-ping
-#             pciutils uuid-runtime mdevctl
+#             pciutils uuid-runtime mdevctl python3
+#   packaging: dkms
 set -euo pipefail
 
 PKGS="build-essential gcc make kmod sparse linux-image-amd64 linux-headers-amd64
       linux-source-6.1 qemu-system-x86 busybox-static cpio iproute2
-      iputils-ping pciutils uuid-runtime mdevctl xz-utils"
+      iputils-ping pciutils uuid-runtime mdevctl xz-utils dkms python3"
 SRC=/usr/src/linux-source-6.1
 
 missing=""
