@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# tools/vhost-vfio, the operator CLI: every command, human and --json
+# output, and the errors an operator meets (not root, module not loaded,
+# function bound elsewhere, invalid value, attribute busy while open).
+. "$(dirname "$0")/lib.sh"
+
+set -u
+read -r A _ <<< "$VV_NICS"
+CLI=$VV_PROJECT/tools/vhost-vfio
+MAC=52:54:00:aa:bb:01
+
+# expect_fail PATTERN CMD...: CMD fails and says PATTERN on stderr.
+expect_fail() {
+	local pat=$1 err
+	shift
+	if err=$("$@" 2>&1 >/dev/null); then
+		vv_log "unexpected success: $*"
+		return 1
+	fi
+	vv_log "said: $err"
+	grep -q -- "$pat" <<< "$err"
+}
+
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+vv_plan 14
+vv_load_deps > /dev/null
+vv_check "show without the modules: says which module to load" \
+	expect_fail "module vhost_vfio is not loaded" "$CLI" show
+vv_load_modules
+vv_check "create as non-root: refused, says to run as root" \
+	expect_fail "run it as root" setpriv --reuid=65534 --regid=65534 --clear-groups "$CLI" create "$A"
+vv_check "list --json shows $A on virtio-pci" \
+	bash -c "'$CLI' --json list | grep -q '\"bdf\": \"$A\"'"
+vv_check "create on a function bound to virtio-pci without --take: refused" \
+	expect_fail "bound to virtio-pci; pass --take" "$CLI" create "$A"
+vv_check "create with an invalid MAC: refused, no mdev left behind" \
+	bash -c "! '$CLI' create '$A' --take --mac 01:00:5e:00:00:01 2>/dev/null && \
+		test -z \"\$(ls /sys/bus/pci/devices/$A/mdev_supported_types/*/devices)\""
+uuid=$("$CLI" --json create "$A" --take --mac "$MAC" --mtu 1400 | json_get 'd["uuid"]')
+vv_check "create --take --mac --mtu --json returns the new mdev" test -e "/sys/bus/mdev/devices/$uuid"
+show=$("$CLI" --json show "$uuid")
+vv_check "show --json: provisioned MAC and MTU" \
+	test "$(json_get 'd["mac"], d["mtu"]' <<< "$show")" = "$MAC 1400"
+vv_check "show --json: offered features name MAC and MTU" \
+	bash -c "python3 -c \"import json,sys; d=json.loads(sys.argv[1]); n=d['offered_features_names']; sys.exit(not ('MAC' in n and 'MTU' in n))\" '$show'"
+vv_check "list shows the function ready with its mdev" \
+	bash -c "'$CLI' list | grep -q -E '^$A .* ready +$uuid'"
+vv_check "show (human) prints the mdev and its feature names" \
+	bash -c "'$CLI' show | grep -q 'offered_features .*VERSION_1'"
+vv_check "set --mtu while closed: accepted" \
+	bash -c "'$CLI' set '$uuid' --mtu 1500 && test \"\$(cat /sys/bus/mdev/devices/$uuid/mtu)\" = 1500"
+coproc HOLD { python3 "$(dirname "$0")/hold_open.py" "$uuid"; }
+read -r -u "${HOLD[0]}" opened
+vv_check "set while a VMM holds the device open: busy, says to stop the guest" \
+	expect_fail "busy: the device is open" "$CLI" set "$uuid" --mtu 1400
+exec {HOLD[1]}>&-
+wait "$HOLD_PID"
+vv_log "holder said: $opened"
+vv_check "destroy removes the mdev" \
+	bash -c "'$CLI' destroy '$uuid' && test ! -e /sys/bus/mdev/devices/$uuid"
+vv_check "destroy of an unknown mdev: clear error" \
+	expect_fail "no mdev $uuid" "$CLI" destroy "$uuid"
+vv_unload_modules
+vv_bind "$A" virtio-pci > /dev/null
+vv_exit
