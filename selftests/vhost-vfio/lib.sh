@@ -104,3 +104,78 @@ vv_run_l2() {
 		-append "console=ttyS0 panic=-1 quiet" "$@" < /dev/null
 	grep -q '^L2-TEST-EXIT=0' "$log"
 }
+
+# --- control-path test helpers (appended) ---
+
+# vv_tap_begin / vv_tap_end: TAP with the plan printed last, for scripts
+# whose result count is only known after running kselftest binaries.
+vv_tap_begin() { echo "TAP version 13"; }
+vv_tap_end() { echo "1..$vv_tap_n"; vv_exit; }
+
+# vv_run_ksft PREFIX CMD...: run a kselftest_harness binary and fold its
+# results into this script's TAP stream (renumbered, "PREFIX: " added,
+# SKIP kept).  A binary that reports fewer results than it planned, or
+# exits non-zero without a failure, adds one failed result.
+vv_run_ksft() {
+	local prefix=$1 out line rest planned=-1 got=0 failed=0 rc
+	shift
+	out=$(mktemp)
+	"$@" > "$out" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"TAP version"*|"# Totals:"*) ;;
+		1..*) planned=${line#1..} ;;
+		"ok "*)
+			rest=${line#ok }
+			rest=${rest#* }
+			got=$((got + 1))
+			vv_ok "$prefix: $rest"
+			;;
+		"not ok "*)
+			rest=${line#not ok }
+			rest=${rest#* }
+			got=$((got + 1))
+			failed=$((failed + 1))
+			vv_not_ok "$prefix: $rest"
+			;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done < "$out"
+	rm -f "$out"
+	if [ "$planned" -lt 0 ] || [ "$got" -lt "$planned" ]; then
+		vv_not_ok "$prefix: reported $got of $planned results (status $rc)"
+	elif [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+		vv_not_ok "$prefix: exited with status $rc"
+	fi
+}
+
+# vv_give_back BDF DRIVER: return BDF to DRIVER (nothing if empty) and
+# clear its driver_override.
+vv_give_back() {
+	local bdf=$1 drv=$2 dev=/sys/bus/pci/devices/$1 ok=0
+	if [ -n "$drv" ]; then
+		vv_bind "$bdf" "$drv" || ok=1
+	elif [ -e "$dev/driver" ]; then
+		echo "$bdf" > "$dev/driver/unbind" || ok=1
+	fi
+	echo > "$dev/driver_override" || ok=1
+	return $ok
+}
+
+# vv_remove_mdevs BDF: remove every mdev whose parent is BDF.
+vv_remove_mdevs() {
+	local m ok=0
+	for m in /sys/bus/pci/devices/$1/*-*-*-*-*; do
+		[ -e "$m/remove" ] || continue
+		echo 1 > "$m/remove" || ok=1
+	done
+	return $ok
+}
+
+# vv_mount_debugfs: make /sys/kernel/debug available.
+vv_mount_debugfs() {
+	mountpoint -q /sys/kernel/debug ||
+		mount -t debugfs debugfs /sys/kernel/debug
+}

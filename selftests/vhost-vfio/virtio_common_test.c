@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The virtio transport of a vhost-vfio mdev as a guest driver drives it:
+ * common configuration round trips, feature negotiation and the resets.
+ *
+ * Environment: VV_BDF, a function bound to vhost_vfio_virtio_pci, with no
+ * quirks and no provisioning applied.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+
+#include <kselftest_harness.h>
+
+#include "vmm.h"
+
+#define ACK_DRIVER	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)
+#define FEAT_OK		(ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK)
+
+FIXTURE(vio) {
+	const char *bdf;
+	char uuid[VMM_UUID_LEN + 1];
+	struct vmm vmm;
+	bool open;
+	u64 offered;
+	u64 vf;
+	u16 nvec;
+};
+
+FIXTURE_SETUP(vio)
+{
+	struct vfio_irq_info irq;
+	int ret;
+
+	self->bdf = vmm_env_bdf("VV_BDF");
+	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
+	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
+	ret = vmm_open(&self->vmm, self->uuid);
+	if (!ret)
+		ret = vmm_virtio_locate(&self->vmm);
+	if (!ret)
+		ret = vmm_irq_info(&self->vmm, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
+	if (!ret)
+		ret = mdev_attr_u64(self->uuid, "offered_features",
+				    &self->offered);
+	if (!ret)
+		ret = mdev_attr_u64(self->uuid, "vf_features", &self->vf);
+	if (ret) {
+		vmm_close(&self->vmm);
+		mdev_remove(self->uuid);
+	}
+	ASSERT_EQ(0, ret) TH_LOG("setup: %s", strerror(-ret));
+	self->nvec = irq.count;
+	self->open = true;
+}
+
+FIXTURE_TEARDOWN(vio)
+{
+	if (self->open)
+		vmm_close(&self->vmm);
+	mdev_remove(self->uuid);
+}
+
+static u64 attr(struct __test_metadata *_metadata, const char *uuid,
+		const char *name)
+{
+	u64 val = ~0ULL;
+
+	EXPECT_EQ(0, mdev_attr_u64(uuid, name, &val)) TH_LOG("%s", name);
+	return val;
+}
+
+TEST_F(vio, device_features_match_sysfs)
+{
+	struct vmm *v = &self->vmm;
+	u64 df;
+
+	df = vmm_vio_device_features(v);
+	TH_LOG("device_feature 0x%016llx vf_features 0x%016llx",
+	       (unsigned long long)df, (unsigned long long)self->vf);
+	ASSERT_EQ(self->offered, df);
+	ASSERT_EQ(1, vmm_vio_read(v, VIRTIO_PCI_COMMON_DFSELECT, 4));
+	/* No feature words beyond 64 bits. */
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_DFSELECT, 4, 2);
+	ASSERT_EQ(0, vmm_vio_read(v, VIRTIO_PCI_COMMON_DF, 4));
+	/* device_feature is read-only. */
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_DF, 4, ~(u32)df);
+	ASSERT_EQ((u32)df, vmm_vio_read(v, VIRTIO_PCI_COMMON_DF, 4));
+	/* Modern, and nothing the mediation cannot pass. */
+	ASSERT_NE(0, df & BIT_ULL(VIRTIO_F_VERSION_1));
+	ASSERT_EQ(0, df & (BIT_ULL(VIRTIO_F_RING_RESET) |
+			   BIT_ULL(VIRTIO_F_NOTIFICATION_DATA) |
+			   BIT_ULL(VIRTIO_F_SR_IOV)));
+	ASSERT_EQ(0, df & ~self->vf);
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, num_queues_matches_features)
+{
+	struct vmm *v = &self->vmm;
+	u16 nq, pairs = 1;
+
+	nq = vmm_vio_num_queues(v);
+	if (self->offered & BIT_ULL(VIRTIO_NET_F_MQ))
+		pairs = vmm_vio_devcfg_read(v, offsetof(struct virtio_net_config,
+							max_virtqueue_pairs), 2);
+	TH_LOG("num_queues %u, pairs %u", nq, pairs);
+	ASSERT_EQ(2 * pairs + !!(self->offered & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)),
+		  nq);
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_NUMQ, 2, nq + 5);
+	ASSERT_EQ(nq, vmm_vio_num_queues(v));
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, queue_size_round_trip)
+{
+	struct vmm *v = &self->vmm;
+	u16 q, nq, max, half;
+
+	nq = vmm_vio_num_queues(v);
+	for (q = 0; q < nq; q++) {
+		vmm_vio_queue_select(v, q);
+		ASSERT_EQ(q, vmm_vio_read(v, VIRTIO_PCI_COMMON_Q_SELECT, 2));
+		max = vmm_vio_queue_size(v);
+		TH_LOG("queue %u: max size %u", q, max);
+		ASSERT_LT(0, max);
+		ASSERT_EQ(0, max & (max - 1));
+		half = max > 1 ? max / 2 : max;
+		vmm_vio_set_queue_size(v, half);
+		ASSERT_EQ(half, vmm_vio_queue_size(v));
+		/* Refused by the VF: reads back what the VF holds. */
+		vmm_vio_set_queue_size(v, 0);
+		ASSERT_EQ(half, vmm_vio_queue_size(v));
+		vmm_vio_set_queue_size(v, 0x8000);
+		ASSERT_EQ(half, vmm_vio_queue_size(v));
+		vmm_vio_set_queue_size(v, max);
+		ASSERT_EQ(max, vmm_vio_queue_size(v));
+	}
+	/* A queue that does not exist has size 0 and stays absent. */
+	vmm_vio_queue_select(v, nq);
+	ASSERT_EQ(0, vmm_vio_queue_size(v));
+	vmm_vio_set_queue_size(v, 64);
+	ASSERT_EQ(0, vmm_vio_queue_size(v));
+	vmm_vio_queue_select(v, 0xffff);
+	ASSERT_EQ(0, vmm_vio_queue_size(v));
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, msix_vector_round_trip)
+{
+	struct vmm *v = &self->vmm;
+	u16 q, nq, got;
+
+	ASSERT_LT(0, self->nvec);
+	ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	ASSERT_EQ(0, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 2, VMM_NO_VECTOR);
+	ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
+
+	nq = vmm_vio_num_queues(v);
+	for (q = 0; q < nq; q++) {
+		vmm_vio_queue_select(v, q);
+		ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_queue_vector(v));
+		vmm_vio_set_queue_vector(v, q % self->nvec);
+		ASSERT_EQ(q % self->nvec, vmm_vio_queue_vector(v));
+	}
+	/* Each queue kept its own vector. */
+	for (q = 0; q < nq; q++) {
+		vmm_vio_queue_select(v, q);
+		ASSERT_EQ(q % self->nvec, vmm_vio_queue_vector(v));
+	}
+	vmm_vio_queue_select(v, 0);
+	vmm_vio_set_queue_vector(v, self->nvec - 1);
+	ASSERT_EQ(self->nvec - 1, vmm_vio_queue_vector(v));
+	/* A vector the function does not have is not taken. */
+	vmm_vio_set_queue_vector(v, self->nvec);
+	got = vmm_vio_queue_vector(v);
+	TH_LOG("vector %u of %u reads back 0x%x", self->nvec, self->nvec, got);
+	ASSERT_NE(self->nvec, got);
+	vmm_vio_set_queue_vector(v, VMM_NO_VECTOR);
+	ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_queue_vector(v));
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, notify_off_within_notify_area)
+{
+	struct vmm *v = &self->vmm;
+	u16 q, nq, off;
+
+	ASSERT_TRUE(v->notify.found);
+	TH_LOG("notify: bar %u offset 0x%x length 0x%x multiplier %u",
+	       v->notify.bar, v->notify.offset, v->notify.length,
+	       v->notify_mult);
+	ASSERT_GE(vmm_region_size(v, v->notify.bar),
+		  (u64)v->notify.offset + v->notify.length);
+	nq = vmm_vio_num_queues(v);
+	for (q = 0; q < nq; q++) {
+		vmm_vio_queue_select(v, q);
+		off = vmm_vio_queue_notify_off(v);
+		TH_LOG("queue %u: notify_off %u", q, off);
+		ASSERT_GE((u64)v->notify.length,
+			  (u64)off * v->notify_mult + 2);
+		/* Read-only. */
+		vmm_vio_write(v, VIRTIO_PCI_COMMON_Q_NOFF, 2, off + 1);
+		ASSERT_EQ(off, vmm_vio_queue_notify_off(v));
+	}
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, queue_addresses_round_trip)
+{
+	struct vmm *v = &self->vmm;
+	u64 desc, avail, used;
+	u16 q, nq;
+
+	nq = vmm_vio_num_queues(v);
+	for (q = 0; q < nq; q++) {
+		vmm_vio_queue_select(v, q);
+		vmm_vio_set_queue_addr(v, 0x123456789000ULL + q * 0x10000,
+				       0xabcdef001000ULL + q * 0x10000,
+				       0x0000000f00002000ULL + q * 0x10000);
+	}
+	for (q = 0; q < nq; q++) {
+		vmm_vio_queue_select(v, q);
+		vmm_vio_queue_addr(v, &desc, &avail, &used);
+		ASSERT_EQ(0x123456789000ULL + q * 0x10000, desc);
+		ASSERT_EQ(0xabcdef001000ULL + q * 0x10000, avail);
+		ASSERT_EQ(0x0000000f00002000ULL + q * 0x10000, used);
+	}
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, config_generation_stable)
+{
+	struct vmm *v = &self->vmm;
+	u8 gen;
+	int i;
+
+	gen = vmm_vio_read(v, VIRTIO_PCI_COMMON_CFGGENERATION, 1);
+	for (i = 0; i < 8; i++) {
+		vmm_vio_devcfg_read(v, i, 1);
+		ASSERT_EQ(gen, vmm_vio_read(v, VIRTIO_PCI_COMMON_CFGGENERATION,
+					    1));
+	}
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, wrong_width_ignored)
+{
+	struct vmm *v = &self->vmm;
+
+	/* 2-byte access of the 1-byte device_status reads 0. */
+	vmm_vio_set_status(v, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	ASSERT_EQ(VIRTIO_CONFIG_S_ACKNOWLEDGE, vmm_vio_status(v));
+	ASSERT_EQ(0, vmm_vio_read(v, VIRTIO_PCI_COMMON_STATUS, 2));
+	/* 2-byte write of the 4-byte device_feature_select is dropped. */
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_DFSELECT, 2, 1);
+	ASSERT_EQ(0, vmm_vio_read(v, VIRTIO_PCI_COMMON_DFSELECT, 4));
+	/* 1-byte write of the 2-byte queue_select is dropped. */
+	vmm_vio_queue_select(v, 1);
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_Q_SELECT, 1, 0);
+	ASSERT_EQ(1, vmm_vio_read(v, VIRTIO_PCI_COMMON_Q_SELECT, 2));
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, device_config_read_only)
+{
+	struct vmm *v = &self->vmm;
+	u32 mac0 = vmm_vio_devcfg_read(v, 0, 4);
+
+	vmm_bar_write(v, v->device_cfg.bar, v->device_cfg.offset, 4, ~mac0);
+	ASSERT_EQ(mac0, vmm_vio_devcfg_read(v, 0, 4));
+	ASSERT_EQ(0, v->err);
+}
+
+/* A modest, valid subset of what is offered. */
+static u64 subset(u64 offered)
+{
+	return offered & (BIT_ULL(VIRTIO_F_VERSION_1) |
+			  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
+			  BIT_ULL(VIRTIO_NET_F_MAC) |
+			  BIT_ULL(VIRTIO_NET_F_STATUS) |
+			  BIT_ULL(VIRTIO_NET_F_MRG_RXBUF));
+}
+
+TEST_F(vio, negotiate_offered_subset)
+{
+	struct vmm *v = &self->vmm;
+	u64 want = subset(self->offered);
+
+	ASSERT_EQ(0, vmm_vio_status(v));
+	vmm_vio_set_status(v, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	ASSERT_EQ(VIRTIO_CONFIG_S_ACKNOWLEDGE, vmm_vio_status(v));
+	vmm_vio_set_status(v, ACK_DRIVER);
+	ASSERT_EQ(ACK_DRIVER, vmm_vio_status(v));
+	vmm_vio_set_driver_features(v, want);
+	ASSERT_EQ(want, vmm_vio_driver_features(v));
+	/* Nothing is negotiated before FEATURES_OK. */
+	ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+	vmm_vio_set_status(v, FEAT_OK);
+	ASSERT_EQ(FEAT_OK, vmm_vio_status(v));
+	ASSERT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(FEAT_OK, attr(_metadata, self->uuid, "status"));
+	ASSERT_EQ(0, v->err);
+}
+
+/*
+ * What was accepted at FEATURES_OK is what is negotiated: a guest that
+ * rewrites driver_feature afterwards (a driver bug, or a hostile guest)
+ * changes neither the VF's features nor negotiated_features, and certainly
+ * does not get a bit that was never offered recorded as negotiated.
+ */
+TEST_F(vio, features_frozen_after_features_ok)
+{
+	struct vmm *v = &self->vmm;
+	u64 want = subset(self->offered), neg;
+
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
+	vmm_vio_set_driver_features(v, (want & ~BIT_ULL(VIRTIO_NET_F_MAC)) |
+				    BIT_ULL(VIRTIO_F_NOTIFICATION_DATA));
+	vmm_vio_set_status(v, FEAT_OK);
+	ASSERT_EQ(FEAT_OK, vmm_vio_status(v));
+	neg = attr(_metadata, self->uuid, "negotiated_features");
+	TH_LOG("negotiated 0x%016llx, accepted at FEATURES_OK 0x%016llx",
+	       (unsigned long long)neg, (unsigned long long)want);
+	ASSERT_EQ(0, neg & ~self->offered);
+	ASSERT_EQ(want, neg);
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, unoffered_bit_refused)
+{
+	struct vmm *v = &self->vmm;
+	u64 want = subset(self->offered);
+	unsigned int bit;
+
+	/* A bit the VF has but the mdev does not offer, if any. */
+	bit = VIRTIO_F_RING_RESET;
+	if (!(self->vf & BIT_ULL(bit)) || (self->offered & BIT_ULL(bit)))
+		bit = VIRTIO_F_NOTIFICATION_DATA;
+	ASSERT_EQ(0, self->offered & BIT_ULL(bit));
+	TH_LOG("accepting unoffered bit %u", bit);
+	ASSERT_EQ(ACK_DRIVER, vmm_vio_negotiate(v, want | BIT_ULL(bit)) &
+		  FEAT_OK);
+	ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+
+	/* Accepting a bit beyond 64 is refused too. */
+	vmm_vio_set_status(v, 0);
+	vmm_vio_set_status(v, ACK_DRIVER);
+	vmm_vio_set_driver_features(v, want);
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_GFSELECT, 4, 2);
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_GF, 4, 1);
+	vmm_vio_set_status(v, FEAT_OK);
+	ASSERT_EQ(ACK_DRIVER, vmm_vio_status(v));
+	ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+
+	/* After a reset the same device negotiates fine. */
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
+	ASSERT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(0, v->err);
+}
+
+/*
+ * The VF sits behind an IOMMU: ACCESS_PLATFORM is negotiated with it even
+ * when the guest does not accept it.  A VF offering ACCESS_PLATFORM (QEMU
+ * with iommu_platform=on) refuses FEATURES_OK without it, so a guest that
+ * accepts only VERSION_1 gets FEATURES_OK only if the mdev added it.
+ */
+TEST_F(vio, access_platform_added_for_vf)
+{
+	struct vmm *v = &self->vmm;
+
+	if (!(self->vf & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)))
+		SKIP(return, "the VF does not offer ACCESS_PLATFORM");
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, BIT_ULL(VIRTIO_F_VERSION_1)));
+	/* The guest's view is what the guest accepted. */
+	ASSERT_EQ(BIT_ULL(VIRTIO_F_VERSION_1),
+		  attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, queue_enable_needs_features_ok)
+{
+	struct vmm *v = &self->vmm;
+	u16 max;
+
+	vmm_vio_set_status(v, ACK_DRIVER);
+	vmm_vio_set_driver_features(v, subset(self->offered));
+	vmm_vio_queue_select(v, 0);
+	max = vmm_vio_queue_size(v);
+	vmm_vio_set_queue_addr(v, 0x10000, 0x11000, 0x12000);
+	vmm_vio_set_queue_enable(v, 1);
+	ASSERT_EQ(0, vmm_vio_queue_enable(v));
+
+	vmm_vio_set_status(v, FEAT_OK);
+	ASSERT_EQ(FEAT_OK, vmm_vio_status(v));
+	vmm_vio_set_queue_enable(v, 1);
+	ASSERT_EQ(1, vmm_vio_queue_enable(v));
+	/* An enabled queue's setup is fixed until reset. */
+	vmm_vio_set_queue_size(v, max / 2);
+	ASSERT_EQ(max, vmm_vio_queue_size(v));
+	vmm_vio_set_queue_enable(v, 0);
+	ASSERT_EQ(1, vmm_vio_queue_enable(v));
+	/* Other queues are unaffected. */
+	vmm_vio_queue_select(v, 1);
+	ASSERT_EQ(0, vmm_vio_queue_enable(v));
+
+	vmm_vio_set_status(v, 0);
+	vmm_vio_queue_select(v, 0);
+	ASSERT_EQ(0, vmm_vio_queue_enable(v));
+	ASSERT_EQ(0, v->err);
+}
+
+static void expect_power_on_state(struct __test_metadata *_metadata,
+				  struct vmm *v, const char *uuid)
+{
+	u64 desc, avail, used;
+	u16 q, nq;
+
+	EXPECT_EQ(0, vmm_vio_status(v));
+	EXPECT_EQ(0, attr(_metadata, uuid, "negotiated_features"));
+	EXPECT_EQ(0, vmm_vio_driver_features(v));
+	EXPECT_EQ(VMM_NO_VECTOR, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
+	nq = vmm_vio_num_queues(v);
+	for (q = 0; q < nq; q++) {
+		vmm_vio_queue_select(v, q);
+		EXPECT_EQ(0, vmm_vio_queue_enable(v));
+		EXPECT_EQ(VMM_NO_VECTOR, vmm_vio_queue_vector(v));
+		vmm_vio_queue_addr(v, &desc, &avail, &used);
+		EXPECT_EQ(0, desc | avail | used);
+	}
+}
+
+static void dirty(struct __test_metadata *_metadata, struct vmm *v,
+		  u64 features)
+{
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, features));
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	vmm_vio_queue_select(v, 0);
+	vmm_vio_set_queue_vector(v, 0);
+	vmm_vio_set_queue_addr(v, 0x10000, 0x11000, 0x12000);
+	vmm_vio_set_queue_enable(v, 1);
+	ASSERT_EQ(1, vmm_vio_queue_enable(v));
+}
+
+TEST_F(vio, status_zero_resets)
+{
+	struct vmm *v = &self->vmm;
+
+	dirty(_metadata, v, subset(self->offered));
+	vmm_vio_set_status(v, 0);
+	expect_power_on_state(_metadata, v, self->uuid);
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, vfio_device_reset)
+{
+	struct vmm *v = &self->vmm;
+
+	dirty(_metadata, v, subset(self->offered));
+	ASSERT_EQ(0, vmm_reset(v));
+	expect_power_on_state(_metadata, v, self->uuid);
+	/* And the device is usable again. */
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, subset(self->offered)));
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_F(vio, close_resets)
+{
+	struct vmm *v = &self->vmm;
+	u64 val;
+
+	dirty(_metadata, v, subset(self->offered));
+	ASSERT_EQ(FEAT_OK, attr(_metadata, self->uuid, "status"));
+	vmm_close(v);
+	self->open = false;
+	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "status", &val));
+	ASSERT_EQ(0, val);
+	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "negotiated_features", &val));
+	ASSERT_EQ(0, val);
+	/* The next user starts from power-on state. */
+	ASSERT_EQ(0, vmm_open(v, self->uuid));
+	self->open = true;
+	ASSERT_EQ(0, vmm_virtio_locate(v));
+	expect_power_on_state(_metadata, v, self->uuid);
+	ASSERT_EQ(0, v->err);
+}
+
+TEST_HARNESS_MAIN
