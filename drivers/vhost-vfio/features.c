@@ -62,6 +62,62 @@
 	BIT_ULL(VIRTIO_NET_F_STANDBY) |					\
 	BIT_ULL(VIRTIO_NET_F_SPEED_DUPLEX))
 
+/*
+ * Feature dependencies a device must respect (virtio 1.2, 5.1.3.1): a bit
+ * may only be offered together with at least one bit of its @needs mask.
+ * Provisioning, quirks or the core allowlist can remove a prerequisite, and
+ * a guest driver refuses a device that breaks these rules (Linux's
+ * virtio_net fails probe), so dependents are withdrawn with it.
+ */
+static const struct {
+	unsigned int bit;
+	u64 needs;
+} vv_feature_deps[] = {
+#define VV_DEP(bit, needs) { VIRTIO_NET_F_##bit, needs }
+#define VV_F(bit) BIT_ULL(VIRTIO_NET_F_##bit)
+	VV_DEP(GUEST_TSO4, VV_F(GUEST_CSUM)),
+	VV_DEP(GUEST_TSO6, VV_F(GUEST_CSUM)),
+	VV_DEP(GUEST_UFO, VV_F(GUEST_CSUM)),
+	VV_DEP(GUEST_ECN, VV_F(GUEST_TSO4) | VV_F(GUEST_TSO6)),
+	VV_DEP(HOST_TSO4, VV_F(CSUM)),
+	VV_DEP(HOST_TSO6, VV_F(CSUM)),
+	VV_DEP(HOST_UFO, VV_F(CSUM)),
+	VV_DEP(HOST_ECN, VV_F(HOST_TSO4) | VV_F(HOST_TSO6)),
+	VV_DEP(RSC_EXT, VV_F(HOST_TSO4) | VV_F(HOST_TSO6)),
+	VV_DEP(CTRL_GUEST_OFFLOADS, VV_F(CTRL_VQ)),
+	VV_DEP(CTRL_RX, VV_F(CTRL_VQ)),
+	VV_DEP(CTRL_VLAN, VV_F(CTRL_VQ)),
+	VV_DEP(CTRL_RX_EXTRA, VV_F(CTRL_RX)),
+	VV_DEP(GUEST_ANNOUNCE, VV_F(CTRL_VQ)),
+	VV_DEP(MQ, VV_F(CTRL_VQ)),
+	VV_DEP(CTRL_MAC_ADDR, VV_F(CTRL_VQ)),
+	VV_DEP(NOTF_COAL, VV_F(CTRL_VQ)),
+	VV_DEP(RSS, VV_F(CTRL_VQ)),
+	VV_DEP(HASH_REPORT, VV_F(CTRL_VQ)),
+#undef VV_F
+#undef VV_DEP
+};
+
+/* Withdraw every bit whose prerequisites are gone, until nothing changes. */
+static u64 vv_drop_orphans(u64 f)
+{
+	bool changed;
+	unsigned int i;
+
+	do {
+		changed = false;
+		for (i = 0; i < ARRAY_SIZE(vv_feature_deps); i++) {
+			u64 bit = BIT_ULL(vv_feature_deps[i].bit);
+
+			if ((f & bit) && !(f & vv_feature_deps[i].needs)) {
+				f &= ~bit;
+				changed = true;
+			}
+		}
+	} while (changed);
+	return f;
+}
+
 /**
  * vhost_vfio_offered_features - features the guest is offered
  * @vd: mediated device, lock held
@@ -81,11 +137,10 @@ u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd)
 	if (!(vf->features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)) ||
 	    2 * vf->max_pairs >= vf->num_queues)
 		f &= ~BIT_ULL(VIRTIO_NET_F_CTRL_VQ);
-	/* Multiqueue is configured through the control queue. */
-	if (!(f & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)) ||
-	    !(vf->features & BIT_ULL(VIRTIO_NET_F_MQ)))
+	/* Only the VF's own queue pairs can back multiqueue. */
+	if (!(vf->features & BIT_ULL(VIRTIO_NET_F_MQ)))
 		f &= ~BIT_ULL(VIRTIO_NET_F_MQ);
-	return f & VV_CORE_SUPPORTED;
+	return vv_drop_orphans(f & VV_CORE_SUPPORTED);
 }
 
 /**
