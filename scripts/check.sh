@@ -40,6 +40,8 @@ step sparse make sparse
 step checkpatch make checkpatch
 step selftests-build make selftests
 step dkms-build scripts/dkms.sh check
+step docs scripts/check-docs.sh
+step libvirt-xml virt-xml-validate Documentation/examples/libvirt-domain.xml domain
 step l2-initramfs scripts/vm/l2-initramfs.sh
 
 # The suite VM: functions 0 and 1 are plain virtio-net; 2 offers

@@ -9,12 +9,14 @@
 #   style:    linux-source-6.1 (checkpatch.pl, kselftest_harness.h)
 #   test VM:  qemu-system-x86 busybox-static cpio kmod iproute2 iputils-ping
 #             pciutils uuid-runtime mdevctl python3
-#   packaging: dkms
+#   packaging: dkms, libvirt-clients (virt-xml-validate for the example),
+#             python3-docutils (Documentation/*.rst must parse cleanly)
 set -euo pipefail
 
 PKGS="build-essential gcc make kmod sparse linux-image-amd64 linux-headers-amd64
       linux-source-6.1 qemu-system-x86 busybox-static cpio iproute2
-      iputils-ping pciutils uuid-runtime mdevctl xz-utils dkms python3"
+      iputils-ping pciutils uuid-runtime mdevctl xz-utils dkms python3
+      libvirt-clients python3-docutils"
 SRC=/usr/src/linux-source-6.1
 
 missing=""
