@@ -117,7 +117,7 @@ vv_tap_end() { echo "1..$vv_tap_n"; vv_exit; }
 # SKIP kept).  A binary that reports fewer results than it planned, or
 # exits non-zero without a failure, adds one failed result.
 vv_run_ksft() {
-	local prefix=$1 out line rest planned=-1 got=0 failed=0 rc
+	local prefix=$1 out line rest planned=-1 got=0 failed=0 rc name=
 	shift
 	out=$(mktemp)
 	"$@" > "$out" 2>&1
@@ -126,9 +126,16 @@ vv_run_ksft() {
 		case $line in
 		"TAP version"*|"# Totals:"*) ;;
 		1..*) planned=${line#1..} ;;
+		"#  RUN "*)
+			name=${line#*RUN }
+			name=$(echo "$name" | sed 's/^ *//; s/ \.\.\.$//')
+			echo "$line"
+			;;
 		"ok "*)
 			rest=${line#ok }
 			rest=${rest#* }
+			# The harness names no test on a SKIP line.
+			[ "${rest#\#}" != "$rest" ] && rest="$name $rest"
 			got=$((got + 1))
 			vv_ok "$prefix: $rest"
 			;;
