@@ -12,6 +12,7 @@
 # also masks the dependent bits itself, so the rest of the path is checked
 # even where the first round fails.
 . "$(dirname "$0")/lib.sh"
+# shellcheck disable=SC2317 # helpers below run through vv_check
 
 set -u
 read -r A _ <<< "$VV_NICS"

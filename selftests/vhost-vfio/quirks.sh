@@ -11,6 +11,7 @@
 #     1af4 subsystem vendor and any subsystem device
 #   clear VERSION_1 on subsystem vendor 8086, which must match nothing here
 . "$(dirname "$0")/lib.sh"
+# shellcheck disable=SC2317 # helpers below run through vv_check
 
 set -u
 read -r _ _ P N _ <<< "$VV_NICS"
