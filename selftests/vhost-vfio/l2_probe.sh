@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck disable=SC2317 # helpers below run through vv_check
 #
 # End to end through stock QEMU: an mdev on function 0 with a provisioned
 # MAC and without a control queue (DMA is not mirrored yet, and a control
@@ -12,7 +13,6 @@
 # also masks the dependent bits itself, so the rest of the path is checked
 # even where the first round fails.
 . "$(dirname "$0")/lib.sh"
-# shellcheck disable=SC2317 # helpers below run through vv_check
 
 set -u
 read -r A _ <<< "$VV_NICS"

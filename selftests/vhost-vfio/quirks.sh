@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck disable=SC2317 # helpers below run through vv_check
 #
 # Feature quirks from the vhost_vfio "quirks" module parameter.  Expects the
 # suite's functions: 2 with packed=on (the VF offers RING_PACKED), 3 with
@@ -11,7 +12,6 @@
 #     1af4 subsystem vendor and any subsystem device
 #   clear VERSION_1 on subsystem vendor 8086, which must match nothing here
 . "$(dirname "$0")/lib.sh"
-# shellcheck disable=SC2317 # helpers below run through vv_check
 
 set -u
 read -r _ _ P N _ <<< "$VV_NICS"
