@@ -21,7 +21,7 @@ KBUILD_OPTS  := -C $(KDIR) M=$(CURDIR) W=$(W) VHOST_VFIO_WERROR=$(WERROR) $(KCON
 SOURCES = $(shell find drivers include -name '*.[ch]' ! -name '*.mod.c' 2>/dev/null) \
 	  $(shell find selftests tools -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all modules clean install sparse checkpatch lint selftests deps check demo dkms-install
+.PHONY: all modules clean install sparse checkpatch lint selftests deps check demo bench dkms-install
 
 all: modules
 
@@ -66,3 +66,6 @@ check: deps
 
 demo: deps
 	scripts/demo.sh
+
+bench: deps
+	scripts/bench.sh

@@ -84,7 +84,7 @@ done
 printf '%q ' "$@" > "$out/cmd.sh"
 echo >> "$out/cmd.sh"
 
-append="console=ttyS0 panic=-1 oops=panic=0 intel_iommu=on iommu=pt"
+append="console=ttyS0 panic=-1 intel_iommu=on iommu=pt no_timer_check"
 append="$append loglevel=4 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
 
 qemu_pid=""

@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Network benchmark inside L1: the same nested guest (L2) workload over
+# function B given to L2 (a) through a vhost-vfio mdev and (b) by plain
+# vfio-pci passthrough, with function A in L1 as the peer.  Prints the
+# numbers side by side with their ratio.  Asserts nothing about time.
+set -u
+# shellcheck disable=SC1091
+. "$VV_PROJECT/selftests/vhost-vfio/lib.sh"
+read -r A B _ <<< "$VV_NICS"
+L1_IP=169.254.10.1
+L2_IP=169.254.10.2
+BULK_MB=${VV_BENCH_BULK_MB:-16}
+UDP_S=${VV_BENCH_UDP_SECONDS:-5}
+out=$VV_OUT/bench.txt
+: > "$out"
+
+vv_load_modules || exit 1
+modprobe virtio_net
+ifname=$(vv_netdev_of "$A")
+ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
+
+# The nested guest's workload; udp_bench is appended to its initramfs.
+cat > "$VV_TMP/bench-l2.sh" <<L2
+ip link set eth0 up
+ip addr add $L2_IP/24 dev eth0
+ping -c 3 -w 30 $L1_IP > /dev/null
+echo "L2-PING \$(ping -c 20 -i 0.2 $L1_IP | sed -n 's/.*min\/avg\/max = //p')"
+dd if=/dev/zero bs=1M count=$BULK_MB 2>/dev/null | nc -w 5 $L1_IP 5001
+/udp_bench send $L1_IP 5002 $UDP_S 64
+/udp_bench send $L1_IP 5003 $UDP_S 1400
+L2
+
+run_mode() {
+	local mode=$1 dev=$2 d log
+	d=$(mktemp -d)
+	cp "$VV_BIN/udp_bench" "$d/"
+	install -m 0755 "$VV_TMP/bench-l2.sh" "$d/test.sh"
+	(cd "$d" && printf 'test.sh\nudp_bench\n' | cpio -o -H newc --quiet | gzip -1) > "$d/x.gz"
+	cat "$VV_PROJECT/.vm-out/l2-initramfs-$VV_KVER.cpio.gz" "$d/x.gz" > "$d/l2.gz"
+
+	"$VV_BIN/tcp_sink" 5001 /dev/null 600 > "$d/tcp" &
+	"$VV_BIN/udp_bench" recv 5002 "$UDP_S" > "$d/udp64" &
+	"$VV_BIN/udp_bench" recv 5003 "$UDP_S" > "$d/udp1400" &
+	log=$VV_OUT/bench-$mode-l2.log
+	vv_run_l2 "$log" "$d/l2.gz" 600 -device "$dev" > /dev/null 2>&1
+	wait
+	{
+		echo "$mode ping_ms $(sed -n 's/^L2-PING [0-9.]*\/\([0-9.]*\)\/.*/\1/p' "$log" | tr -d '\r')"
+		echo "$mode tcp_MBps $(sed -n 's/.*: \([0-9.]*\) MB\/s/\1/p' "$d/tcp")"
+		echo "$mode udp64_pps $(sed -n 's/.*s: \([0-9]*\) pps.*/\1/p' "$d/udp64")"
+		echo "$mode udp1400_pps $(sed -n 's/.*s: \([0-9]*\) pps.*/\1/p' "$d/udp1400")"
+		echo "$mode udp1400_MBps $(sed -n 's/.* pps \([0-9.]*\) MB\/s/\1/p' "$d/udp1400")"
+	} >> "$out"
+	rm -rf "$d"
+}
+
+echo "# bench: passthrough of $B with vfio-pci"
+vv_bind "$B" vfio-pci
+run_mode passthrough "vfio-pci,host=$B"
+
+echo "# bench: $B as a vhost-vfio mdev"
+vv_bind "$B" vhost_vfio_virtio_pci
+uuid=$(cat /proc/sys/kernel/random/uuid)
+echo "$uuid" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
+run_mode mdev "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid"
+counters=/sys/kernel/debug/vhost_vfio/$uuid/counters
+[ -r "$counters" ] && sed 's/^/mdev counter /' "$counters" >> "$out"
+echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
+
+# Side by side; ratio = mdev / passthrough (latency: lower is better).
+awk '
+	$1 == "passthrough" { pt[$2] = $3; order[n++] = $2 }
+	$1 == "mdev" && $2 != "counter" { md[$2] = $3 }
+	END {
+		printf "%-14s %14s %14s %10s\n", "metric", "passthrough", "mdev", "mdev/pt"
+		for (i = 0; i < n; i++) {
+			k = order[i]
+			r = (pt[k] + 0 > 0 && md[k] != "") ? sprintf("%.2f", md[k] / pt[k]) : "n/a"
+			printf "%-14s %14s %14s %10s\n", k, pt[k] == "" ? "-" : pt[k], md[k] == "" ? "-" : md[k], r
+		}
+	}' "$out" | tee "$VV_OUT/bench-table.txt"
+grep '^mdev counter' "$out" | sed 's/^mdev counter /# mdev counter: /'
+vv_unload_modules
