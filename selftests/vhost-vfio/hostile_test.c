@@ -1186,13 +1186,14 @@ TEST_F(hostile, set_irqs_bad_fds)
 	u64 cnt;
 
 	ASSERT_NE(NULL, s);
-	closed = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, closed);
-	close(closed);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, null);
 	good = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, good);
+	/* Last, so that no later open reuses the number. */
+	closed = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, closed);
+	close(closed);
 
 	s->fds[0] = closed;
 	EXPECT_EQ(-EBADF, set_irqs(v->device, s, sizeof(*s), TRIG_EVENTFD,
