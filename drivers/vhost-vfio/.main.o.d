@@ -1,4 +1,4 @@
-main.o: /work/main/drivers/vhost-vfio/main.c \
+main.o: /work/dp/drivers/vhost-vfio/main.c \
  /usr/src/linux-headers-6.1.0-56-common/include/linux/compiler-version.h \
  /usr/src/linux-headers-6.1.0-56-common/include/linux/kconfig.h \
  include/generated/autoconf.h \
@@ -815,7 +815,8 @@ main.o: /work/main/drivers/vhost-vfio/main.c \
  /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_types.h \
  /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_config.h \
  /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/virtio_types.h \
- /work/main/drivers/vhost-vfio/vhost_vfio_priv.h \
+ /work/dp/drivers/vhost-vfio/vhost_vfio_priv.h \
+ /usr/src/linux-headers-6.1.0-56-common/include/linux/irqbypass.h \
  /usr/src/linux-headers-6.1.0-56-common/include/linux/mdev.h \
  /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/pci_regs.h \
  /usr/src/linux-headers-6.1.0-56-common/include/linux/vfio.h \
@@ -832,4 +833,4 @@ main.o: /work/main/drivers/vhost-vfio/main.c \
  /usr/src/linux-headers-6.1.0-56-common/include/linux/irqhandler.h \
  /usr/src/linux-headers-6.1.0-56-common/include/uapi/linux/vfio.h \
  /usr/src/linux-headers-6.1.0-56-common/include/linux/iova_bitmap.h \
- /work/main/drivers/vhost-vfio/../../include/linux/vhost_vfio.h
+ /work/dp/drivers/vhost-vfio/../../include/linux/vhost_vfio.h
