@@ -35,8 +35,12 @@ static int vv_db_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, VV_DB_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
+/*
+ * No .owner: a mount takes a reference on its type's owner, so the module
+ * could never be unloaded.  The mount lives from module init to exit, and
+ * each file on it pins the module through its f_op instead.
+ */
 static struct file_system_type vv_db_fs_type = {
-	.owner = THIS_MODULE,
 	.name = "vhost_vfio_doorbell",
 	.init_fs_context = vv_db_init_fs_context,
 	.kill_sb = kill_anon_super,

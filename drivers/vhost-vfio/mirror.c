@@ -148,8 +148,9 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 		u64 cur = iova + (done << PAGE_SHIFT);
 
 		n = min_t(u64, npages - done, VFIO_PIN_PAGES_MAX_ENTRIES);
-		ret = vfio_pin_pages(&vd->vdev, cur, n, vd->mirror.prot,
-				     b->pages);
+		/* VFIO compares with the DMA mapping's R/W; no CACHE here. */
+		ret = vfio_pin_pages(&vd->vdev, cur, n,
+				     IOMMU_READ | IOMMU_WRITE, b->pages);
 		if (ret == -ENOMEM)
 			return ret;
 		if (ret < 0) {

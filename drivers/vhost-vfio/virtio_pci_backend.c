@@ -240,6 +240,31 @@ static void vvf_cap_region(struct pci_dev *pdev, int cap, u8 *bar, u32 *off,
 			      len);
 }
 
+/*
+ * The notify capability the library chose: the first one whose BAR is a
+ * memory BAR.  The library only remembers its position for large areas.
+ */
+static int vvf_find_notify_cap(struct pci_dev *pdev)
+{
+	u8 type, bar;
+	int pos;
+
+	for (pos = pci_find_capability(pdev, PCI_CAP_ID_VNDR); pos;
+	     pos = pci_find_next_capability(pdev, pos, PCI_CAP_ID_VNDR)) {
+		pci_read_config_byte(pdev, pos +
+				     offsetof(struct virtio_pci_cap, cfg_type),
+				     &type);
+		pci_read_config_byte(pdev, pos +
+				     offsetof(struct virtio_pci_cap, bar),
+				     &bar);
+		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG &&
+		    bar < PCI_STD_NUM_BARS &&
+		    (pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
+			return pos;
+	}
+	return 0;
+}
+
 static bool vvf_overlaps(u64 a, u64 alen, u64 b, u64 blen)
 {
 	return alen && blen && a < b + blen && b < a + alen;
@@ -260,7 +285,12 @@ static int vvf_notify_map_check(void *priv, const char **reason)
 	u16 ctrl;
 	int pos;
 
-	vvf_cap_region(pdev, vf->mdev.notify_map_cap, &nbar, &noff, &nlen);
+	pos = vf->mdev.notify_map_cap ?: vvf_find_notify_cap(pdev);
+	if (!pos) {
+		*reason = "notify capability not found";
+		return -EINVAL;
+	}
+	vvf_cap_region(pdev, pos, &nbar, &noff, &nlen);
 	if (nbar >= PCI_STD_NUM_BARS || !nlen) {
 		*reason = "notify capability unreadable";
 		return -EINVAL;
@@ -281,7 +311,7 @@ static int vvf_notify_map_check(void *priv, const char **reason)
 		pci_read_config_byte(pdev, pos +
 				     offsetof(struct virtio_pci_cap, cfg_type),
 				     &type);
-		/* PCI_CFG describes no memory; other notify caps are fine. */
+		/* PCI_CFG describes no memory; notify caps hold doorbells. */
 		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG ||
 		    type == VIRTIO_PCI_CAP_PCI_CFG)
 			continue;
