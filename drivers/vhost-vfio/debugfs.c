@@ -12,16 +12,18 @@ static struct dentry *vhost_vfio_debugfs_root;
 static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
-	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds;
+	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses;
 
 	mutex_lock(&m->lock);
 	memcpy(maps, m->maps, sizeof(maps));
 	pinned = m->pinned_pages;
 	ns = m->build_ns;
 	builds = m->builds;
+	reuses = m->reuses;
 	mutex_unlock(&m->lock);
 
 	seq_printf(s, "mirror_builds: %llu\n", builds);
+	seq_printf(s, "mirror_reuses: %llu\n", reuses);
 	seq_printf(s, "mirror_build_ns: %llu\n", ns);
 	seq_printf(s, "mirror_pinned_pages: %llu\n", pinned);
 	seq_printf(s, "mirror_bytes: %llu\n", pinned << PAGE_SHIFT);

@@ -12,8 +12,10 @@
  * pinned with vfio_pin_pages(), which fails for IOVA the container does not
  * map (or maps read-only) and charges RLIMIT_MEMLOCK.  What pinned is
  * mapped into our domain in physically contiguous runs, so the IOMMU core
- * can use large pages.  The mirror is (re)built when the guest sets
- * DRIVER_OK; before that the VF does no DMA.  dma_unmap removes the range
+ * can use large pages.  The mirror is built when the guest sets
+ * DRIVER_OK (before that the VF does no DMA) and rebuilt at a later
+ * DRIVER_OK only if the memslots changed or the VMM unmapped something.
+ * dma_unmap removes the range
  * from the domain and unpins it before returning, as type1 requires.
  */
 #include <linux/iommu.h>
@@ -197,7 +199,8 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 }
 
 /* Copy the memslots out so pinning does not run inside the SRCU section. */
-static int vv_collect_ranges(struct kvm *kvm, struct vv_range **out)
+static int vv_collect_ranges(struct kvm *kvm, struct vv_range **out,
+			     u64 *gen)
 {
 	struct kvm_memory_slot *slot;
 	struct kvm_memslots *slots;
@@ -206,6 +209,7 @@ static int vv_collect_ranges(struct kvm *kvm, struct vv_range **out)
 
 	idx = srcu_read_lock(&kvm->srcu);
 	slots = kvm_memslots(kvm);
+	*gen = slots->generation;
 	kvm_for_each_memslot(slot, bkt, slots)
 		cap++;
 	if (cap)
@@ -256,7 +260,9 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	if (device_iommu_capable(vd->vf->dev, IOMMU_CAP_CACHE_COHERENCY))
 		m->prot |= IOMMU_CACHE;
 	m->builds = 0;
+	m->reuses = 0;
 	m->build_ns = 0;
+	m->valid = false;
 	mutex_unlock(&m->lock);
 }
 
@@ -264,6 +270,7 @@ static void vv_mirror_teardown_locked(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_run *r, *tmp;
 
+	vd->mirror.valid = false;
 	list_for_each_entry_safe(r, tmp, &vd->mirror.runs, node) {
 		vv_run_unmap(vd, r);
 		vv_unpin(vd, r->iova, r->npages);
@@ -312,27 +319,39 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	struct vv_builder b = { };
 	struct vv_range *ranges = NULL;
 	const char *why;
-	u64 start;
+	u64 start, gen;
 	int i, n, ret;
 
 	mutex_lock(&m->lock);
 	start = local_clock();
-	vv_mirror_teardown_locked(vd);
-
 	if (!m->kvm) {
 		why = "no KVM VM is associated with the VFIO group";
 		ret = -ENODEV;
 		goto out_log;
 	}
+	n = vv_collect_ranges(m->kvm, &ranges, &gen);
+	if (n < 0) {
+		why = "out of memory";
+		ret = n;
+		goto out_log;
+	}
+	if (m->valid && m->gen == gen) {
+		/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
+		m->reuses++;
+		kfree(ranges);
+		mutex_unlock(&m->lock);
+		return 0;
+	}
 	b.pages = kmalloc_array(VFIO_PIN_PAGES_MAX_ENTRIES, sizeof(*b.pages),
 				GFP_KERNEL);
-	n = vv_collect_ranges(m->kvm, &ranges);
-	if (!b.pages || n < 0) {
+	if (!b.pages) {
 		why = "out of memory";
 		ret = -ENOMEM;
 		goto out_free;
 	}
 
+	vv_mirror_teardown_locked(vd);
+	ret = 0;
 	for (i = 0; i < n; i++) {
 		ret = vv_pin_range(vd, &b, ranges[i].gpa, ranges[i].npages);
 		if (!ret)
@@ -354,6 +373,8 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	}
 	m->builds++;
 	m->build_ns = local_clock() - start;
+	m->valid = true;
+	m->gen = gen;
 	kfree(ranges);
 	kfree(b.pages);
 	mutex_unlock(&m->lock);
@@ -426,6 +447,8 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 
 		if (r->iova >= end || rend <= iova)
 			continue;
+		/* The next DRIVER_OK must look at the memslots again. */
+		vd->mirror.valid = false;
 		ret = vv_run_cut(vd, r, iova, end) ?: ret;
 	}
 	mutex_unlock(&vd->mirror.lock);

@@ -162,6 +162,9 @@ struct vhost_vfio_irq {
  * @maps: IOMMU mappings currently in the domain, by page size (4K, 2M, 1G)
  * @build_ns: duration of the last build
  * @builds: completed builds since open
+ * @reuses: DRIVER_OKs that found the mirror still current
+ * @valid: the mirror is complete for memslot generation @gen
+ * @gen: memslot generation the mirror was built from
  */
 struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
@@ -172,6 +175,9 @@ struct vhost_vfio_mirror {
 	u64 maps[3];
 	u64 build_ns;
 	u64 builds;
+	u64 reuses;
+	bool valid;
+	u64 gen;
 };
 
 /**

@@ -24,7 +24,7 @@ DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
 # vv_counter FILE NAME: value of "NAME: value" in FILE.
 vv_counter() { sed -n "s/^$2: //p" "$1"; }
 
-vv_plan 11
+vv_plan 13
 vv_check "modules load, /dev/kvm exists" \
 	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
 vv_check "function $B bound to vhost_vfio_virtio_pci" \
@@ -47,6 +47,15 @@ ping -c 3 -w 30 $L1_IP && echo L2-PING-OK
 dd if=/dev/urandom of=/tmp/tx.bin bs=1024 count=$SIZE_KB 2>/dev/null
 echo "L2-MD5=\$(md5sum /tmp/tx.bin | cut -d' ' -f1)"
 nc -w 5 $L1_IP $PORT < /tmp/tx.bin && echo L2-SEND-OK
+# Reset and re-initialize the device: the mirror must be reused, the
+# doorbell and interrupts must work again.
+d=\$(basename \$(readlink -f /sys/class/net/eth0/device))
+echo \$d > /sys/bus/virtio/drivers/virtio_net/unbind
+echo \$d > /sys/bus/virtio/drivers/virtio_net/bind
+sleep 1
+ip link set eth0 up
+ip addr add $L2_IP/24 dev eth0
+ping -c 3 -w 30 $L1_IP && echo L2-REBIND-PING-OK
 L2
 vv_l2_initrd "$VV_TMP/l2.cpio.gz" "$VV_TMP/l2-test.sh"
 
@@ -75,6 +84,8 @@ kill "$mon_pid" 2> /dev/null
 wait "$mon_pid" 2> /dev/null
 sed 's/^/# L2: /' "$log"
 vv_check "L2 pinged L1 through the mediated function" grep -q '^L2-PING-OK' "$log"
+vv_check "L2 pinged L1 again after a driver rebind (device reset)" \
+	grep -q '^L2-REBIND-PING-OK' "$log"
 
 wait "$sink_pid"
 vv_log "$(cat "$VV_TMP/sink.txt")"
@@ -97,6 +108,8 @@ vv_check "irq-bypass producers registered while L2 ran" \
 	test "$(vv_counter "$running" bypass_producers)" -gt 0
 vv_check "DMA mirror mapped guest memory while L2 ran" \
 	test "$(vv_counter "$running" mirror_maps)" -gt 0
+vv_check "the rebind reused the DMA mirror" \
+	test "$(vv_counter "$after" mirror_reuses)" -ge 1
 vv_check "nothing pinned, mapped or registered after L2 exited" \
 	test "$(vv_counter "$after" mirror_pinned_pages)" = 0 -a \
 	"$(vv_counter "$after" mirror_maps)" = 0 -a \

@@ -3,17 +3,19 @@
 #
 # uAPI checks of the data path on an mdev, without a VM: the doorbell
 # region's mmap rules and revocation, and VFIO_DEVICE_SET_IRQS semantics.
-# Usage: datapath_uapi.py UUID   (prints TAP)
+# Usage: datapath_uapi.py UUID BDF   (prints TAP; unbinds BDF at the end)
 import ctypes
 import errno
 import fcntl
 import mmap
 import os
+import select
 import signal
 import struct
+import subprocess
 import sys
 
-uuid = sys.argv[1]
+uuid, bdf = sys.argv[1], sys.argv[2]
 VFIO = 0x3b << 8
 def IO(n): return VFIO | (100 + n)
 GRP_SET_CONT, SET_IOMMU = IO(4), IO(2)
@@ -38,12 +40,16 @@ def errno_of(fn):
 def counters():
     return dict(l.split(": ", 1) for l in open(DBG).read().splitlines())
 
-grp = os.path.basename(os.readlink(f"/sys/bus/mdev/devices/{uuid}/iommu_group"))
-cfd = os.open("/dev/vfio/vfio", os.O_RDWR)
-gfd = os.open(f"/dev/vfio/{grp}", os.O_RDWR)
-fcntl.ioctl(gfd, GRP_SET_CONT, struct.pack("i", cfd))
-fcntl.ioctl(cfd, SET_IOMMU, 3)
-dfd = fcntl.ioctl(gfd, GRP_GET_DEV, bytearray(uuid.encode() + b"\0"), True)
+def open_dev():
+    grp = os.path.basename(os.readlink(f"/sys/bus/mdev/devices/{uuid}/iommu_group"))
+    cfd = os.open("/dev/vfio/vfio", os.O_RDWR)
+    gfd = os.open(f"/dev/vfio/{grp}", os.O_RDWR)
+    fcntl.ioctl(gfd, GRP_SET_CONT, struct.pack("i", cfd))
+    fcntl.ioctl(cfd, SET_IOMMU, 3)
+    dfd = fcntl.ioctl(gfd, GRP_GET_DEV, bytearray(uuid.encode() + b"\0"), True)
+    return cfd, gfd, dfd
+
+cfd, gfd, dfd = open_dev()
 
 # REGION_INFO of BAR2: mmap flag and a sparse cap with the doorbell pages.
 b = bytearray(struct.pack("IIIIQQ", 32, 0, 2, 0, 0, 0))
@@ -92,7 +98,7 @@ check(nvec > 0 and irq_info(REQ)[1] == 1 and irq_info(ERR)[1] == 0 and
       irq_info(0)[1] == 0 and irq_info(1)[1] == 0,
       f"irq counts: INTx 0, MSI 0, MSI-X {nvec}, ERR 0, REQ 1")
 
-def set_irqs(index, flags, start, count, data=b""):
+def set_irqs(index, flags, start, count, data=b"", dfd=dfd):
     hdr = struct.pack("IIIII", 20 + len(data), flags, index, start, count)
     fcntl.ioctl(dfd, SET_IRQS, hdr + data)
 def efd_count(fd):
@@ -160,21 +166,48 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
 libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
                       ctypes.c_int, ctypes.c_int, ctypes.c_long]
-addr = libc.mmap(None, alen, mmap.PROT_READ | mmap.PROT_WRITE,
-                 mmap.MAP_SHARED, dfd, BAR2)
-ctypes.c_uint16.from_address(addr).value = 0
-os.close(dfd); os.close(gfd); os.close(cfd)
-pid = os.fork()
-if pid == 0:
-    signal.signal(signal.SIGBUS, signal.SIG_DFL)
+def map_db(dfd):
+    addr = libc.mmap(None, alen, mmap.PROT_READ | mmap.PROT_WRITE,
+                     mmap.MAP_SHARED, dfd, BAR2)
     ctypes.c_uint16.from_address(addr).value = 0
-    os._exit(0)
-_, st = os.waitpid(pid, 0)
-check(os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGBUS,
-      "stale doorbell mapping after close gets SIGBUS")
+    return addr
+def kick_dies(addr):
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGBUS, signal.SIG_DFL)
+        ctypes.c_uint16.from_address(addr).value = 0
+        os._exit(0)
+    _, st = os.waitpid(pid, 0)
+    return os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGBUS
+
+addr = map_db(dfd)
+os.close(dfd); os.close(gfd); os.close(cfd)
+check(kick_dies(addr), "stale doorbell mapping after close gets SIGBUS")
 c = counters()
 check(c["bypass_producers"] == "0" and c["mirror_pinned_pages"] == "0",
       "close released irqs and pins")
+
+# Removal while open: unbinding the VF asks userspace (request irq) to
+# release the device; once it does, the unbind completes and the mapping
+# of the removed device is dead.
+cfd, gfd, dfd = open_dev()
+addr = map_db(dfd)
+req = os.eventfd(0, os.EFD_NONBLOCK)
+set_irqs(REQ, DATA_EVENTFD | ACT_TRIGGER, 0, 1, struct.pack("i", req),
+         dfd=dfd)
+unbind = subprocess.Popen(["sh", "-c", f"echo {bdf} > /sys/bus/pci/devices/{bdf}/driver/unbind"])
+p = select.poll()
+p.register(req, select.POLLIN)
+check(p.poll(20000), "VF unbind signals the request eventfd")
+os.close(dfd); os.close(gfd); os.close(cfd)
+try:
+    unbind.wait(30)
+except subprocess.TimeoutExpired:
+    unbind.kill()
+check(unbind.returncode == 0 and
+      not os.path.exists(f"/sys/bus/mdev/devices/{uuid}"),
+      "unbind completed after release, mdev removed")
+check(kick_dies(addr), "doorbell mapping of the removed device gets SIGBUS")
 
 print("TAP version 13")
 print(f"1..{len(results)}")

@@ -14,8 +14,9 @@ vv_load_modules || { echo "Bail out! modules"; exit 1; }
 vv_bind "$B" vhost_vfio_virtio_pci || { echo "Bail out! bind"; exit 1; }
 echo "$UUID" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
 vv_log "doorbell_mode: $(cat "$MDEV/doorbell_mode")"
-python3 "$(dirname "$0")/datapath_uapi.py" "$UUID"
+# Ends by unbinding $B, which removes the mdev.
+python3 "$(dirname "$0")/datapath_uapi.py" "$UUID" "$B"
 rc=$?
-echo 1 > "$MDEV/remove"
+[ -e "$MDEV" ] && echo 1 > "$MDEV/remove"
 vv_unload_modules || { vv_log "could not unload the modules"; rc=1; }
 exit $rc
