@@ -15,8 +15,8 @@
  * can use large pages.  The mirror is built when the guest sets
  * DRIVER_OK (before that the VF does no DMA) and rebuilt at a later
  * DRIVER_OK only if the memslots changed or the VMM unmapped something.
- * dma_unmap removes the range
- * from the domain and unpins it before returning, as type1 requires.
+ * dma_unmap removes the range from the domain and unpins it before
+ * returning, as type1 requires.
  */
 #include <linux/iommu.h>
 #include <linux/kvm_host.h>

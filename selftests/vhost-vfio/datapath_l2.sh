@@ -31,6 +31,7 @@ vv_check "function $B bound to vhost_vfio_virtio_pci" \
 	vv_bind "$B" vhost_vfio_virtio_pci
 echo "$UUID" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
 vv_log "doorbell_mode: $(cat "$MDEV/doorbell_mode")"
+vv_log "vf_features: $(cat "$MDEV/vf_features") offered: $(cat "$MDEV/offered_features")"
 vv_check "doorbell page is mapped, not trapped" \
 	grep -qx mapped "$MDEV/doorbell_mode"
 
@@ -66,6 +67,7 @@ rm -f "$running"
 (
 	while :; do
 		cat "$DBG" > "$VV_TMP/c.txt" 2> /dev/null || break
+		echo "negotiated_features: $(cat "$MDEV/negotiated_features")" >> "$VV_TMP/c.txt"
 		[ "$(vv_counter "$VV_TMP/c.txt" mirror_maps)" != 0 ] &&
 			cp "$VV_TMP/c.txt" "$running"
 		sleep 1
