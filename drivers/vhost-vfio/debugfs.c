@@ -3,6 +3,7 @@
  * vhost-vfio: debugfs counters, /sys/kernel/debug/vhost_vfio/<uuid>/.
  */
 #include <linux/debugfs.h>
+#include <linux/iommu.h>
 #include <linux/seq_file.h>
 
 #include "vhost_vfio_priv.h"
@@ -42,6 +43,7 @@ static int counters_show(struct seq_file *s, void *unused)
 	struct vhost_vfio_dev *vd = s->private;
 	struct vhost_vfio_counters c;
 	u64 n, total = 0;
+	unsigned long pgsizes = 0;
 	const char *why;
 	bool open;
 	u16 i;
@@ -49,6 +51,8 @@ static int counters_show(struct seq_file *s, void *unused)
 	mutex_lock(&vd->lock);
 	c = vd->counters;
 	open = vd->open;
+	if (vd->domain)
+		pgsizes = vd->domain->pgsize_bitmap;
 	why = open ? vd->db_reason : vhost_vfio_doorbell_check(vd);
 	mutex_unlock(&vd->lock);
 
@@ -70,6 +74,7 @@ static int counters_show(struct seq_file *s, void *unused)
 		   atomic_read(&vd->bypass_registered));
 	seq_printf(s, "bypass_connected: %d\n",
 		   atomic_read(&vd->bypass_connected));
+	seq_printf(s, "iommu_pgsize_bitmap: 0x%lx\n", pgsizes);
 	vv_show_mirror(s, vd);
 	return 0;
 }

@@ -149,7 +149,7 @@ struct vhost_vfio_irq {
 	struct irq_bypass_producer producer;
 	bool bypass;
 	atomic64_t count;
-	char name[48];
+	char name[64];
 };
 
 /**

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Data path uAPI checks on an mdev of function B without a VM (see
-# datapath_uapi.py), plus the doorbell_mode attribute.
+# Data path uAPI checks on an mdev of function B: the DMA mirror with a
+# minimal KVM VMM (mirror_kvm.py), the doorbell and irq uAPI without a VM
+# (datapath_uapi.py), and the doorbell_mode attribute.
 . "$(dirname "$0")/lib.sh"
 
 set -u
@@ -50,10 +51,14 @@ else
 	vv_log "SKIP trapped doorbell check: the VF has a single queue pair"
 	trc=0
 fi
+# The DMA mirror against a minimal KVM VMM.
+python3 "$(dirname "$0")/mirror_kvm.py" "$UUID"
+mrc=$?
+
 # Ends by unbinding $B, which removes the mdev.
 python3 "$(dirname "$0")/datapath_uapi.py" "$UUID" "$B"
 rc=$?
-[ "$trc" = 0 ] || rc=1
+[ "$trc" = 0 ] && [ "$mrc" = 0 ] || rc=1
 [ -e "$MDEV" ] && echo 1 > "$MDEV/remove"
 vv_unload_modules || { vv_log "could not unload the modules"; rc=1; }
 exit $rc
