@@ -3,25 +3,79 @@
  * vhost-vfio: debugfs counters, /sys/kernel/debug/vhost_vfio/<uuid>/.
  */
 #include <linux/debugfs.h>
+#include <linux/iommu.h>
 #include <linux/seq_file.h>
 
 #include "vhost_vfio_priv.h"
 
 static struct dentry *vhost_vfio_debugfs_root;
 
+static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses;
+
+	mutex_lock(&m->lock);
+	memcpy(maps, m->maps, sizeof(maps));
+	pinned = m->pinned_pages;
+	ns = m->build_ns;
+	builds = m->builds;
+	reuses = m->reuses;
+	mutex_unlock(&m->lock);
+
+	seq_printf(s, "mirror_builds: %llu\n", builds);
+	seq_printf(s, "mirror_reuses: %llu\n", reuses);
+	seq_printf(s, "mirror_build_ns: %llu\n", ns);
+	seq_printf(s, "mirror_pinned_pages: %llu\n", pinned);
+	seq_printf(s, "mirror_bytes: %llu\n", pinned << PAGE_SHIFT);
+	seq_printf(s, "mirror_maps_4k: %llu\n", maps[0]);
+	seq_printf(s, "mirror_maps_2m: %llu\n", maps[1]);
+	seq_printf(s, "mirror_maps_1g: %llu\n", maps[2]);
+	seq_printf(s, "mirror_maps: %llu\n", maps[0] + maps[1] + maps[2]);
+}
+
+/*
+ * One "name: value" per line.  Trapped access counts are per region;
+ * bar2_notify_writes are the kicks that took the trapped path.
+ */
 static int counters_show(struct seq_file *s, void *unused)
 {
 	struct vhost_vfio_dev *vd = s->private;
 	struct vhost_vfio_counters c;
+	u64 n, total = 0;
+	unsigned long pgsizes = 0;
+	const char *why;
+	bool open;
+	u16 i;
 
 	mutex_lock(&vd->lock);
 	c = vd->counters;
+	open = vd->open;
+	if (vd->domain)
+		pgsizes = vd->domain->pgsize_bitmap;
+	why = open ? vd->db_reason : vhost_vfio_doorbell_check(vd);
 	mutex_unlock(&vd->lock);
 
 	seq_printf(s, "config: %llu\n", c.config);
 	seq_printf(s, "bar0: %llu\n", c.bar0);
 	seq_printf(s, "bar1: %llu\n", c.bar1);
+	seq_printf(s, "bar2: %llu\n", c.bar2);
 	seq_printf(s, "bar2_notify_writes: %llu\n", c.bar2_notify_writes);
+	seq_printf(s, "doorbell_mapped: %d\n", !why);
+	seq_printf(s, "doorbell_faults: %llu\n",
+		   (u64)atomic64_read(&vd->db_faults));
+	for (i = 0; i < vd->vf->msix_vectors; i++) {
+		n = atomic64_read(&vd->irqs[i].count);
+		total += n;
+		seq_printf(s, "irq_vector_%u: %llu\n", i, n);
+	}
+	seq_printf(s, "irqs: %llu\n", total);
+	seq_printf(s, "bypass_producers: %d\n",
+		   atomic_read(&vd->bypass_registered));
+	seq_printf(s, "bypass_connected: %d\n",
+		   atomic_read(&vd->bypass_connected));
+	seq_printf(s, "iommu_pgsize_bitmap: 0x%lx\n", pgsizes);
+	vv_show_mirror(s, vd);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counters);

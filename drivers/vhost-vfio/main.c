@@ -37,12 +37,17 @@ static int vhost_vfio_mdev_probe(struct mdev_device *mdev)
 
 	vd->vf = vf;
 	mutex_init(&vd->lock);
+	mutex_init(&vd->db_lock);
+	vhost_vfio_mirror_init(vd);
 	vd->features_mask = ~0ULL;
 	vd->vqs = kcalloc(vf->num_queues, sizeof(*vd->vqs), GFP_KERNEL);
 	if (!vd->vqs) {
 		ret = -ENOMEM;
 		goto err_put;
 	}
+	ret = vhost_vfio_irqs_alloc(vd);
+	if (ret)
+		goto err_put;
 	vd->offered = vhost_vfio_offered_features(vd);
 	vd->pairs = vhost_vfio_guest_pairs(vd);
 	vd->num_queues = vhost_vfio_guest_num_queues(vd, vd->offered);
@@ -308,11 +313,17 @@ static int __init vhost_vfio_init(void)
 
 	vhost_vfio_debugfs_init();
 
-	ret = mdev_register_driver(&vhost_vfio_mdev_driver);
+	ret = vhost_vfio_doorbell_fs_init();
 	if (ret)
 		goto err_debugfs;
+
+	ret = mdev_register_driver(&vhost_vfio_mdev_driver);
+	if (ret)
+		goto err_fs;
 	return 0;
 
+err_fs:
+	vhost_vfio_doorbell_fs_exit();
 err_debugfs:
 	vhost_vfio_debugfs_exit();
 	vhost_vfio_quirks_exit();
@@ -322,6 +333,7 @@ err_debugfs:
 static void __exit vhost_vfio_exit(void)
 {
 	mdev_unregister_driver(&vhost_vfio_mdev_driver);
+	vhost_vfio_doorbell_fs_exit();
 	vhost_vfio_debugfs_exit();
 	vhost_vfio_quirks_exit();
 }

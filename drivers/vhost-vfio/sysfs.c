@@ -251,6 +251,21 @@ static ssize_t status_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(status);
 
+/* "mapped", or "trapped: <reason>"; the decision is fixed at open. */
+static ssize_t doorbell_mode_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct vhost_vfio_dev *vd = vv_from_dev(dev);
+	const char *why;
+
+	mutex_lock(&vd->lock);
+	why = vd->open ? vd->db_reason : vhost_vfio_doorbell_check(vd);
+	mutex_unlock(&vd->lock);
+	return why ? sysfs_emit(buf, "trapped: %s\n", why) :
+		     sysfs_emit(buf, "mapped\n");
+}
+static DEVICE_ATTR_RO(doorbell_mode);
+
 static struct attribute *vhost_vfio_mdev_attrs[] = {
 	&dev_attr_mac.attr,
 	&dev_attr_mtu.attr,
@@ -261,6 +276,7 @@ static struct attribute *vhost_vfio_mdev_attrs[] = {
 	&dev_attr_negotiated_features.attr,
 	&dev_attr_quirks.attr,
 	&dev_attr_status.attr,
+	&dev_attr_doorbell_mode.attr,
 	NULL,
 };
 

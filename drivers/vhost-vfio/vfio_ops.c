@@ -19,6 +19,9 @@ static void vhost_vfio_release_dev(struct vfio_device *vdev)
 	struct vhost_vfio_dev *vd = to_vv(vdev);
 
 	kfree(vd->vqs);
+	vhost_vfio_irqs_free(vd);
+	mutex_destroy(&vd->mirror.lock);
+	mutex_destroy(&vd->db_lock);
 	mutex_destroy(&vd->lock);
 	vfio_free_device(vdev);
 }
@@ -26,6 +29,7 @@ static void vhost_vfio_release_dev(struct vfio_device *vdev)
 static int vhost_vfio_open_device(struct vfio_device *vdev)
 {
 	struct vhost_vfio_dev *vd = to_vv(vdev);
+	u16 i;
 	int ret;
 
 	mutex_lock(&vd->lock);
@@ -43,10 +47,19 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 	vd->num_queues = vhost_vfio_guest_num_queues(vd, vd->offered);
 	vhost_vfio_config_init(vd);
 	memset(&vd->counters, 0, sizeof(vd->counters));
+	for (i = 0; i < vd->vf->msix_vectors; i++)
+		atomic64_set(&vd->irqs[i].count, 0);
 
 	ret = vhost_vfio_device_reset(vd);
 	if (ret)
 		goto err_detach;
+
+	ret = vhost_vfio_doorbell_open(vd);
+	if (ret)
+		goto err_detach;
+
+	/* The DMA mirror is built from this VM's memslots at DRIVER_OK. */
+	vhost_vfio_mirror_open(vd);
 
 	vd->open = true;
 	mutex_unlock(&vd->lock);
@@ -63,9 +76,15 @@ static void vhost_vfio_close_device(struct vfio_device *vdev)
 {
 	struct vhost_vfio_dev *vd = to_vv(vdev);
 
+	/* No guest store may reach the VF from here on. */
+	vhost_vfio_doorbell_close(vd);
+
 	mutex_lock(&vd->lock);
-	/* Stop the VF before it loses its (empty) domain. */
+	/* Stop the VF: no more DMA and no more interrupts. */
 	vhost_vfio_device_reset(vd);
+	vhost_vfio_irqs_disable(vd);
+	/* Only a quiet VF may lose its mappings, then its domain. */
+	vhost_vfio_mirror_close(vd);
 	vhost_vfio_dma_detach(vd);
 	vd->open = false;
 	mutex_unlock(&vd->lock);
@@ -193,7 +212,9 @@ static long vhost_vfio_ioctl_region_info(struct vhost_vfio_dev *vd,
 					 void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
 	struct vfio_region_info info;
+	int ret;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
@@ -202,93 +223,35 @@ static long vhost_vfio_ioctl_region_info(struct vhost_vfio_dev *vd,
 	if (info.index >= VFIO_PCI_NUM_REGIONS)
 		return -EINVAL;
 
+	info.offset = VV_INDEX_TO_OFFSET(info.index);
+	info.cap_offset = 0;
 	mutex_lock(&vd->lock);
 	info.size = vhost_vfio_region_size(vd, info.index);
-	mutex_unlock(&vd->lock);
-	info.offset = VV_INDEX_TO_OFFSET(info.index);
-	/* Trapped for now: the doorbell mmap arrives with the data path. */
 	info.flags = info.size ? VFIO_REGION_INFO_FLAG_READ |
 				 VFIO_REGION_INFO_FLAG_WRITE : 0;
-	info.cap_offset = 0;
-
-	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
-}
-
-static long vhost_vfio_ioctl_irq_info(struct vhost_vfio_dev *vd,
-				      void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
-	struct vfio_irq_info info;
-
-	if (copy_from_user(&info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-
-	switch (info.index) {
-	case VFIO_PCI_INTX_IRQ_INDEX:
-		/*
-		 * No INTx: the VF's interrupts reach the guest as MSI-X only,
-		 * and emulating a level-triggered line would need a trapped
-		 * ISR read and unmask path.  Interrupt pin reads 0, so guest
-		 * virtio drivers use MSI-X.
-		 */
-	case VFIO_PCI_MSI_IRQ_INDEX:
-		/* There is no MSI capability, only MSI-X. */
-	case VFIO_PCI_ERR_IRQ_INDEX:
-	case VFIO_PCI_REQ_IRQ_INDEX:
-		info.flags = 0;
-		info.count = 0;
-		break;
-	case VFIO_PCI_MSIX_IRQ_INDEX:
-		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
-		info.count = vd->vf->msix_vectors;
-		break;
-	default:
-		return -EINVAL;
-	}
-
-	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
-}
-
-static int vhost_vfio_num_irqs(struct vhost_vfio_dev *vd, unsigned int index)
-{
-	return index == VFIO_PCI_MSIX_IRQ_INDEX ? vd->vf->msix_vectors : 0;
-}
-
-static long vhost_vfio_ioctl_set_irqs(struct vhost_vfio_dev *vd,
-				      void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct vfio_irq_set, count);
-	struct vfio_irq_set hdr;
-	size_t data_size = 0;
-	int ret;
-
-	if (copy_from_user(&hdr, arg, minsz))
-		return -EFAULT;
-	if (hdr.index >= VFIO_PCI_NUM_IRQS)
-		return -EINVAL;
-
-	ret = vfio_set_irqs_validate_and_prepare(&hdr,
-						 vhost_vfio_num_irqs(vd, hdr.index),
-						 VFIO_PCI_NUM_IRQS, &data_size);
+	/* Only the doorbell pages of BAR2 can be mapped, when allowed. */
+	ret = vhost_vfio_region_info_caps(vd, &info, &caps);
+	mutex_unlock(&vd->lock);
 	if (ret)
 		return ret;
 
-	/*
-	 * Disabling MSI-X when nothing is wired is a no-op that QEMU issues
-	 * on every reset; accept it.  Wiring eventfds is the data path's job.
-	 */
-	if (hdr.index == VFIO_PCI_MSIX_IRQ_INDEX && !hdr.count &&
-	    (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) == VFIO_IRQ_SET_DATA_NONE &&
-	    (hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) ==
-	    VFIO_IRQ_SET_ACTION_TRIGGER)
-		return 0;
+	if (caps.size) {
+		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+		if (info.argsz < sizeof(info) + caps.size) {
+			info.argsz = sizeof(info) + caps.size;
+		} else {
+			vfio_info_cap_shift(&caps, sizeof(info));
+			if (copy_to_user(arg + sizeof(info), caps.buf,
+					 caps.size)) {
+				kfree(caps.buf);
+				return -EFAULT;
+			}
+			info.cap_offset = sizeof(info);
+		}
+		kfree(caps.buf);
+	}
 
-	dev_warn_ratelimited(vv_dev(vd),
-			     "SET_IRQS index %u flags 0x%x: MSI-X delivery not implemented yet\n",
-			     hdr.index, hdr.flags);
-	return -ENOTTY;
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
 static long vhost_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
@@ -308,6 +271,8 @@ static long vhost_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS:
 		return vhost_vfio_ioctl_set_irqs(vd, uarg);
 	case VFIO_DEVICE_RESET:
+		/* Doorbell pages fault back in once the reset is over. */
+		vhost_vfio_doorbell_revoke(vd);
 		mutex_lock(&vd->lock);
 		ret = vhost_vfio_device_reset(vd);
 		if (!ret)
@@ -322,8 +287,7 @@ static long vhost_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
 static int vhost_vfio_mmap(struct vfio_device *vdev,
 			   struct vm_area_struct *vma)
 {
-	/* No region is mappable yet; GET_REGION_INFO says so. */
-	return -EINVAL;
+	return vhost_vfio_doorbell_mmap(to_vv(vdev), vma);
 }
 
 const struct vfio_device_ops vhost_vfio_dev_ops = {
@@ -335,4 +299,6 @@ const struct vfio_device_ops vhost_vfio_dev_ops = {
 	.write = vhost_vfio_write,
 	.ioctl = vhost_vfio_ioctl,
 	.mmap = vhost_vfio_mmap,
+	.request = vhost_vfio_request,
+	.dma_unmap = vhost_vfio_dma_unmap,
 };

@@ -5,7 +5,10 @@
 #ifndef _VHOST_VFIO_PRIV_H
 #define _VHOST_VFIO_PRIV_H
 
+#include <linux/atomic.h>
 #include <linux/etherdevice.h>
+#include <linux/irqbypass.h>
+#include <linux/list.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
@@ -122,7 +125,59 @@ struct vhost_vfio_counters {
 	u64 config;
 	u64 bar0;
 	u64 bar1;
+	u64 bar2;
 	u64 bar2_notify_writes;
+};
+
+struct kvm;
+struct vhost_vfio_dev;
+
+/**
+ * struct vhost_vfio_irq - one guest MSI-X vector, backed by one VF vector
+ * @vd: owning mediated device
+ * @trigger: eventfd signalled when the VF vector fires, NULL when unset
+ * @irq: Linux irq of the VF vector while @trigger is set
+ * @producer: irq-bypass producer (token @trigger) while @bypass is set
+ * @bypass: @producer is registered
+ * @count: interrupts delivered through this vector since open
+ * @name: irq name shown in /proc/interrupts
+ */
+struct vhost_vfio_irq {
+	struct vhost_vfio_dev *vd;
+	struct eventfd_ctx *trigger;
+	int irq;
+	struct irq_bypass_producer producer;
+	bool bypass;
+	atomic64_t count;
+	char name[64];
+};
+
+/**
+ * struct vhost_vfio_mirror - the VF's IOMMU domain contents
+ * @lock: serializes build and teardown against dma_unmap
+ * @kvm: the VM whose memslots name candidate ranges, referenced while open
+ * @runs: pinned and mapped runs, struct vhost_vfio_run
+ * @prot: IOMMU protection used for every mapping
+ * @pinned_pages: pages currently pinned through VFIO
+ * @maps: IOMMU mappings currently in the domain, by page size (4K, 2M, 1G)
+ * @build_ns: duration of the last build
+ * @builds: completed builds since open
+ * @reuses: DRIVER_OKs that found the mirror still current
+ * @valid: the mirror is complete for memslot generation @gen
+ * @gen: memslot generation the mirror was built from
+ */
+struct vhost_vfio_mirror {
+	struct mutex lock;	/* build/teardown vs dma_unmap */
+	struct kvm *kvm;
+	struct list_head runs;
+	int prot;
+	u64 pinned_pages;
+	u64 maps[3];
+	u64 build_ns;
+	u64 builds;
+	u64 reuses;
+	bool valid;
+	u64 gen;
 };
 
 /**
@@ -152,6 +207,18 @@ struct vhost_vfio_counters {
  * @domain: IOMMU domain the VF is attached to while open
  * @counters: trapped access counters
  * @debugfs: debugfs directory of this mdev
+ * @irqs: guest MSI-X vectors, one per VF vector
+ * @req_trigger: eventfd of the VFIO request irq, or NULL
+ * @bypass_registered: irq-bypass producers registered now
+ * @bypass_connected: irq-bypass producers connected to a consumer now
+ * @mirror: the DMA mirror
+ * @db_lock: serializes doorbell faults against revocation
+ * @db_file: file the doorbell mappings hang off while they may be faulted
+ *	in; NULL when revoked
+ * @db_pa: physical address of the VF's notify area
+ * @db_map_len: mappable length from BAR2 offset 0, 0 when trapped
+ * @db_reason: why BAR2 is trapped, NULL when mapped
+ * @db_faults: doorbell pages inserted on fault
  */
 struct vhost_vfio_dev {
 	struct vfio_device vdev;
@@ -179,6 +246,17 @@ struct vhost_vfio_dev {
 	struct iommu_domain *domain;
 	struct vhost_vfio_counters counters;
 	struct dentry *debugfs;
+	struct vhost_vfio_irq *irqs;
+	struct eventfd_ctx *req_trigger;
+	atomic_t bypass_registered;
+	atomic_t bypass_connected;
+	struct vhost_vfio_mirror mirror;
+	struct mutex db_lock;	/* doorbell faults vs revocation */
+	struct file *db_file;
+	phys_addr_t db_pa;
+	u64 db_map_len;
+	const char *db_reason;
+	atomic64_t db_faults;
 };
 
 static inline struct device *vv_dev(struct vhost_vfio_dev *vd)
@@ -221,6 +299,35 @@ extern const struct attribute_group *vhost_vfio_mdev_groups[];
 /* dma.c */
 int vhost_vfio_dma_attach(struct vhost_vfio_dev *vd);
 void vhost_vfio_dma_detach(struct vhost_vfio_dev *vd);
+
+/* irq.c */
+int vhost_vfio_irqs_alloc(struct vhost_vfio_dev *vd);
+void vhost_vfio_irqs_free(struct vhost_vfio_dev *vd);
+long vhost_vfio_ioctl_irq_info(struct vhost_vfio_dev *vd, void __user *arg);
+long vhost_vfio_ioctl_set_irqs(struct vhost_vfio_dev *vd, void __user *arg);
+void vhost_vfio_irqs_disable(struct vhost_vfio_dev *vd);
+void vhost_vfio_request(struct vfio_device *vdev, unsigned int count);
+
+/* doorbell.c */
+int vhost_vfio_doorbell_fs_init(void);
+void vhost_vfio_doorbell_fs_exit(void);
+const char *vhost_vfio_doorbell_check(struct vhost_vfio_dev *vd);
+int vhost_vfio_doorbell_open(struct vhost_vfio_dev *vd);
+void vhost_vfio_doorbell_close(struct vhost_vfio_dev *vd);
+void vhost_vfio_doorbell_revoke(struct vhost_vfio_dev *vd);
+int vhost_vfio_region_info_caps(struct vhost_vfio_dev *vd,
+				struct vfio_region_info *info,
+				struct vfio_info_cap *caps);
+int vhost_vfio_doorbell_mmap(struct vhost_vfio_dev *vd,
+			     struct vm_area_struct *vma);
+
+/* mirror.c */
+void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd);
+int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_teardown(struct vhost_vfio_dev *vd);
+void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length);
 
 /* debugfs.c */
 void vhost_vfio_debugfs_init(void);

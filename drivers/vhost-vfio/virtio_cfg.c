@@ -143,6 +143,16 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 	    !(old & VIRTIO_CONFIG_S_FEATURES_OK))
 		vv_features_ok(vd, &status);
 
+	/*
+	 * DRIVER_OK lets the VF DMA, so its domain must mirror the guest's
+	 * memory first.  If it cannot, the VF never sees DRIVER_OK and the
+	 * guest reads it back clear.
+	 */
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    vhost_vfio_mirror_build(vd))
+		status &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+
 	vf->ops->set_status(vf->priv, status);
 	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK))
@@ -477,6 +487,7 @@ static int vv_notify_rw(struct vhost_vfio_dev *vd, u64 off, u8 *buf,
 	u32 gq;
 	int q;
 
+	vd->counters.bar2++;
 	if (!write)
 		return 0;
 	vd->counters.bar2_notify_writes++;

@@ -228,6 +228,121 @@ static int vvf_vector_irq(void *priv, u16 vector)
 	return pci_irq_vector(vf->mdev.pci_dev, vector);
 }
 
+/* BAR, offset and length of the virtio structure described at @cap. */
+static void vvf_cap_region(struct pci_dev *pdev, int cap, u8 *bar, u32 *off,
+			   u32 *len)
+{
+	pci_read_config_byte(pdev, cap + offsetof(struct virtio_pci_cap, bar),
+			     bar);
+	pci_read_config_dword(pdev, cap + offsetof(struct virtio_pci_cap, offset),
+			      off);
+	pci_read_config_dword(pdev, cap + offsetof(struct virtio_pci_cap, length),
+			      len);
+}
+
+/*
+ * The notify capability the library chose: the first one whose BAR is a
+ * memory BAR.  The library only remembers its position for large areas.
+ */
+static int vvf_find_notify_cap(struct pci_dev *pdev)
+{
+	u8 type, bar;
+	int pos;
+
+	for (pos = pci_find_capability(pdev, PCI_CAP_ID_VNDR); pos;
+	     pos = pci_find_next_capability(pdev, pos, PCI_CAP_ID_VNDR)) {
+		pci_read_config_byte(pdev, pos +
+				     offsetof(struct virtio_pci_cap, cfg_type),
+				     &type);
+		pci_read_config_byte(pdev, pos +
+				     offsetof(struct virtio_pci_cap, bar),
+				     &bar);
+		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG &&
+		    bar < PCI_STD_NUM_BARS &&
+		    (pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
+			return pos;
+	}
+	return 0;
+}
+
+static bool vvf_overlaps(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/*
+ * The notify pages may go to a guest only if no other virtio structure
+ * and neither the MSI-X table nor the PBA shares a page with them: a
+ * guest could otherwise reach registers the host mediates.
+ */
+static int vvf_notify_map_check(void *priv, const char **reason)
+{
+	struct vvf_pci *vf = priv;
+	struct pci_dev *pdev = vf->mdev.pci_dev;
+	u32 noff, nlen, off, len, tbl;
+	u64 pstart, plen;
+	u8 nbar, bar, type;
+	u16 ctrl;
+	int pos;
+
+	pos = vf->mdev.notify_map_cap ?: vvf_find_notify_cap(pdev);
+	if (!pos) {
+		*reason = "notify capability not found";
+		return -EINVAL;
+	}
+	vvf_cap_region(pdev, pos, &nbar, &noff, &nlen);
+	if (nbar >= PCI_STD_NUM_BARS || !nlen) {
+		*reason = "notify capability unreadable";
+		return -EINVAL;
+	}
+	if (!PAGE_ALIGNED(pci_resource_start(pdev, nbar) + noff)) {
+		*reason = "notify area not page aligned";
+		return -EINVAL;
+	}
+	pstart = noff;
+	plen = PAGE_ALIGN(nlen);
+	if (pstart + plen > pci_resource_len(pdev, nbar)) {
+		*reason = "notify pages extend beyond the BAR";
+		return -EINVAL;
+	}
+
+	for (pos = pci_find_capability(pdev, PCI_CAP_ID_VNDR); pos;
+	     pos = pci_find_next_capability(pdev, pos, PCI_CAP_ID_VNDR)) {
+		pci_read_config_byte(pdev, pos +
+				     offsetof(struct virtio_pci_cap, cfg_type),
+				     &type);
+		/* PCI_CFG describes no memory; notify caps hold doorbells. */
+		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG ||
+		    type == VIRTIO_PCI_CAP_PCI_CFG)
+			continue;
+		vvf_cap_region(pdev, pos, &bar, &off, &len);
+		if (bar == nbar && vvf_overlaps(pstart, plen, off, len)) {
+			*reason = "notify pages shared with other virtio registers";
+			return -EINVAL;
+		}
+	}
+
+	pos = pdev->msix_cap;
+	if (pos) {
+		pci_read_config_word(pdev, pos + PCI_MSIX_FLAGS, &ctrl);
+		len = ((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1) * PCI_MSIX_ENTRY_SIZE;
+		pci_read_config_dword(pdev, pos + PCI_MSIX_TABLE, &tbl);
+		if ((tbl & PCI_MSIX_TABLE_BIR) == nbar &&
+		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_TABLE_OFFSET, len)) {
+			*reason = "notify pages shared with the MSI-X table";
+			return -EINVAL;
+		}
+		pci_read_config_dword(pdev, pos + PCI_MSIX_PBA, &tbl);
+		if ((tbl & PCI_MSIX_PBA_BIR) == nbar &&
+		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_PBA_OFFSET,
+				 DIV_ROUND_UP(len / PCI_MSIX_ENTRY_SIZE, 64) * 8)) {
+			*reason = "notify pages shared with the MSI-X PBA";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static const struct vhost_vfio_backend_ops vvf_ops = {
 	.get_features = vvf_get_features,
 	.set_features = vvf_set_features,
@@ -253,6 +368,7 @@ static const struct vhost_vfio_backend_ops vvf_ops = {
 	.isr_read = vvf_isr_read,
 	.msix_vectors = vvf_msix_vectors,
 	.vector_irq = vvf_vector_irq,
+	.notify_map_check = vvf_notify_map_check,
 };
 
 /*

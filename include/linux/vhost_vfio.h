@@ -66,6 +66,11 @@ struct vhost_vfio_vf_ids {
  * @isr_read: read (and thereby clear) the VF's ISR status
  * @msix_vectors: number of MSI-X vectors allocated for the VF
  * @vector_irq: Linux irq number of VF MSI-X vector @vector, or -EINVAL
+ * @notify_map_check: optional; 0 if every page the notify area touches
+ *	(from its start, which must be page aligned, to its end rounded up to
+ *	a page) holds nothing but doorbells and may be mapped into a guest;
+ *	otherwise a negative errno and *@reason, a static string saying why.
+ *	Without this op the doorbells stay trapped.
  */
 struct vhost_vfio_backend_ops {
 	u64 (*get_features)(void *priv);
@@ -97,6 +102,7 @@ struct vhost_vfio_backend_ops {
 	u8 (*isr_read)(void *priv);
 	u16 (*msix_vectors)(void *priv);
 	int (*vector_irq)(void *priv, u16 vector);
+	int (*notify_map_check)(void *priv, const char **reason);
 };
 
 struct vhost_vfio_vf *

@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The data path end to end: function B mediated by vhost-vfio and handed to
+# a nested KVM guest (L2) with stock QEMU's vfio-pci (sysfsdev=mdev),
+# function A driven by virtio_net in L1.  L2 pings L1 and sends a random
+# file whose checksum must match on both ends.  While L2 runs, the kicks
+# must go through the mapped doorbell page (no trapped doorbell writes),
+# the VF's interrupts must reach L2 through the eventfds with irq-bypass
+# producers registered, and the DMA mirror must be populated; after L2
+# exits nothing may stay pinned or mapped.
+. "$(dirname "$0")/lib.sh"
+
+set -u
+read -r A B _ <<< "$VV_NICS"
+L1_IP=169.254.10.1
+L2_IP=169.254.10.2
+PORT=5001
+SIZE_KB=${SIZE_KB:-2048}
+UUID=${UUID:-5b5a2f44-7d0e-4a52-9c3e-d47a1e0ad001}
+MDEV=/sys/bus/mdev/devices/$UUID
+DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
+
+# vv_counter FILE NAME: value of "NAME: value" in FILE.
+vv_counter() { sed -n "s/^$2: //p" "$1"; }
+
+vv_plan 13
+vv_check "modules load, /dev/kvm exists" \
+	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
+vv_check "function $B bound to vhost_vfio_virtio_pci" \
+	vv_bind "$B" vhost_vfio_virtio_pci
+echo "$UUID" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
+vv_log "doorbell_mode: $(cat "$MDEV/doorbell_mode")"
+vv_log "vf_features: $(cat "$MDEV/vf_features") offered: $(cat "$MDEV/offered_features")"
+vv_check "doorbell page is mapped, not trapped" \
+	grep -qx mapped "$MDEV/doorbell_mode"
+
+ifname=$(vv_netdev_of "$A")
+ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
+rm -f "$VV_TMP/rx.bin"
+"$VV_BIN/tcp_sink" "$PORT" "$VV_TMP/rx.bin" 300 > "$VV_TMP/sink.txt" &
+sink_pid=$!
+
+cat > "$VV_TMP/l2-test.sh" <<L2
+ip link set eth0 up
+ip addr add $L2_IP/24 dev eth0
+ping -c 3 -w 30 $L1_IP && echo L2-PING-OK
+dd if=/dev/urandom of=/tmp/tx.bin bs=1024 count=$SIZE_KB 2>/dev/null
+echo "L2-MD5=\$(md5sum /tmp/tx.bin | cut -d' ' -f1)"
+nc -w 5 $L1_IP $PORT < /tmp/tx.bin && echo L2-SEND-OK
+# Reset and re-initialize the device: the mirror must be reused, the
+# doorbell and interrupts must work again.
+d=\$(basename \$(readlink -f /sys/class/net/eth0/device))
+echo \$d > /sys/bus/virtio/drivers/virtio_net/unbind
+echo \$d > /sys/bus/virtio/drivers/virtio_net/bind
+sleep 1
+ip link set eth0 up
+ip addr add $L2_IP/24 dev eth0
+ping -c 3 -w 30 $L1_IP && echo L2-REBIND-PING-OK
+L2
+vv_l2_initrd "$VV_TMP/l2.cpio.gz" "$VV_TMP/l2-test.sh"
+
+# Keep the most interesting snapshot of the counters taken while L2 runs:
+# the last one in which the mirror was populated.
+running=$VV_TMP/counters-running.txt
+rm -f "$running"
+(
+	while :; do
+		cat "$DBG" > "$VV_TMP/c.txt" 2> /dev/null || break
+		echo "negotiated_features: $(cat "$MDEV/negotiated_features")" >> "$VV_TMP/c.txt"
+		[ "$(vv_counter "$VV_TMP/c.txt" mirror_maps)" != 0 ] &&
+			cp "$VV_TMP/c.txt" "$running"
+		sleep 1
+	done
+) &
+mon_pid=$!
+
+log=$VV_OUT/l2-datapath.log
+if vv_run_l2 "$log" "$VV_TMP/l2.cpio.gz" 300 \
+	-device "vfio-pci,sysfsdev=$MDEV"; then
+	vv_ok "L2 booted with the mdev of $B and ran its test"
+else
+	vv_not_ok "L2 booted with the mdev of $B and ran its test"
+fi
+kill "$mon_pid" 2> /dev/null
+wait "$mon_pid" 2> /dev/null
+sed 's/^/# L2: /' "$log"
+vv_check "L2 pinged L1 through the mediated function" grep -q '^L2-PING-OK' "$log"
+vv_check "L2 pinged L1 again after a driver rebind (device reset)" \
+	grep -q '^L2-REBIND-PING-OK' "$log"
+
+wait "$sink_pid"
+vv_log "$(cat "$VV_TMP/sink.txt")"
+tx=$(sed -n 's/^L2-MD5=\([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r')
+rx=$(md5sum "$VV_TMP/rx.bin" | cut -d' ' -f1)
+vv_log "sent md5 $tx, received md5 $rx, $(stat -c %s "$VV_TMP/rx.bin") bytes"
+vv_check "bulk transfer L2->L1 arrived intact (${SIZE_KB} KiB)" \
+	test -n "$tx" -a "$tx" = "$rx"
+
+touch "$running"
+sed 's/^/# running: /' "$running"
+after=$VV_TMP/counters-after.txt
+cat "$DBG" > "$after"
+sed 's/^/# after: /' "$after"
+vv_check "no trapped doorbell writes" \
+	test "$(vv_counter "$after" bar2_notify_writes)" = 0
+vv_check "interrupts delivered to L2" \
+	test "$(vv_counter "$after" irqs)" -gt 0
+vv_check "irq-bypass producers registered while L2 ran" \
+	test "$(vv_counter "$running" bypass_producers)" -gt 0
+vv_check "DMA mirror mapped guest memory while L2 ran" \
+	test "$(vv_counter "$running" mirror_maps)" -gt 0
+vv_check "the rebind reused the DMA mirror" \
+	test "$(vv_counter "$after" mirror_reuses)" -ge 1
+vv_check "nothing pinned, mapped or registered after L2 exited" \
+	test "$(vv_counter "$after" mirror_pinned_pages)" = 0 -a \
+	"$(vv_counter "$after" mirror_maps)" = 0 -a \
+	"$(vv_counter "$after" bypass_producers)" = 0
+
+echo 1 > "$MDEV/remove"
+vv_unload_modules || vv_log "could not unload the modules"
+vv_exit
