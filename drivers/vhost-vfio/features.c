@@ -179,6 +179,29 @@ u64 vhost_vfio_vf_driver_features(struct vhost_vfio_vf *vf, u64 guest)
 }
 
 /**
+ * vhost_vfio_vf_dma_translated - may the VF be let loose on guest memory?
+ * @vd: mediated device, lock held
+ *
+ * A virtio device without VIRTIO_F_ACCESS_PLATFORM may bypass the IOMMU
+ * (virtual devices do), so the DMA mirror would not contain it.  Such a VF
+ * only runs when a quirk sets the bit: the operator's statement that the
+ * hardware is translated by the IOMMU anyway and merely forgot to say so.
+ *
+ * Return: true if DRIVER_OK may reach the VF.
+ */
+bool vhost_vfio_vf_dma_translated(struct vhost_vfio_dev *vd)
+{
+	u64 ap = BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
+
+	if ((vd->vf->features | vd->vf->quirk_set) & ap)
+		return true;
+	dev_warn_once(vv_dev(vd),
+		      "VF %s does not offer ACCESS_PLATFORM, so its DMA may bypass the IOMMU; DRIVER_OK refused (a quirk setting bit 33 declares it translated)\n",
+		      dev_name(vd->vf->dev));
+	return false;
+}
+
+/**
  * vhost_vfio_vf_max_pairs - number of queue pairs the VF serves
  * @vf: the VF, with features and num_queues known
  *

@@ -7,6 +7,7 @@
  * EBUSY while the device is open: the guest must never see its device
  * change underneath it.
  */
+#include <linux/ctype.h>
 #include <linux/kstrtox.h>
 #include <linux/string.h>
 #include <linux/virtio_net.h>
@@ -18,13 +19,28 @@ static struct vhost_vfio_dev *vv_from_dev(struct device *dev)
 	return dev_get_drvdata(dev);
 }
 
-/* Common prologue of every store: EBUSY while open, under the lock. */
-static int vv_store_begin(struct vhost_vfio_dev *vd)
+/*
+ * Common prologue of every store, under the lock: EBUSY while a VMM has the
+ * device open, EINVAL for a value with a NUL byte inside (the parsers would
+ * silently stop there and apply a truncated value).
+ */
+static int vv_store_begin(struct vhost_vfio_dev *vd,
+			  struct device_attribute *attr, const char *buf,
+			  size_t count)
 {
 	mutex_lock(&vd->lock);
 	if (vd->open) {
 		mutex_unlock(&vd->lock);
+		dev_warn_ratelimited(vv_dev(vd),
+				     "%s: cannot change while a VMM has the device open\n",
+				     attr->attr.name);
 		return -EBUSY;
+	}
+	if (strnlen(buf, count) != count) {
+		mutex_unlock(&vd->lock);
+		dev_warn_ratelimited(vv_dev(vd), "%s: value contains a NUL byte\n",
+				     attr->attr.name);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -57,23 +73,32 @@ static ssize_t mac_store(struct device *dev, struct device_attribute *attr,
 			 const char *buf, size_t count)
 {
 	struct vhost_vfio_dev *vd = vv_from_dev(dev);
-	char tmp[3 * ETH_ALEN + 2];
+	char tmp[3 * ETH_ALEN];
 	u8 mac[ETH_ALEN];
+	const char *s;
+	size_t len;
 	int ret;
-	char *s;
 
-	ret = vv_store_begin(vd);
+	ret = vv_store_begin(vd, attr, buf, count);
 	if (ret)
 		return ret;
 
-	strscpy(tmp, buf, sizeof(tmp));
-	s = strim(tmp);
-	if (!*s) {
+	/* Trim the whole write, not a truncated copy of it. */
+	s = skip_spaces(buf);
+	len = count - (s - buf);
+	while (len && isspace(s[len - 1]))
+		len--;
+	if (!len) {
 		vd->mac_set = false;
 		return vv_store_end(vd, count);
 	}
-	if (count > sizeof(tmp) - 1 || strlen(s) != 3 * ETH_ALEN - 1 ||
-	    !mac_pton(s, mac)) {
+	if (len != sizeof(tmp) - 1) {
+		dev_warn_ratelimited(dev, "mac: expected xx:xx:xx:xx:xx:xx or an empty line\n");
+		return vv_store_end(vd, -EINVAL);
+	}
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (!mac_pton(tmp, mac)) {
 		dev_warn_ratelimited(dev, "mac: expected xx:xx:xx:xx:xx:xx or an empty line\n");
 		return vv_store_end(vd, -EINVAL);
 	}
@@ -102,7 +127,7 @@ static ssize_t mtu_store(struct device *dev, struct device_attribute *attr,
 	u16 mtu;
 	int ret;
 
-	ret = vv_store_begin(vd);
+	ret = vv_store_begin(vd, attr, buf, count);
 	if (ret)
 		return ret;
 	if (kstrtou16(buf, 10, &mtu) || (mtu && mtu < ETH_MIN_MTU)) {
@@ -132,7 +157,7 @@ static ssize_t max_queue_pairs_store(struct device *dev,
 	u16 pairs;
 	int ret;
 
-	ret = vv_store_begin(vd);
+	ret = vv_store_begin(vd, attr, buf, count);
 	if (ret)
 		return ret;
 	if (kstrtou16(buf, 10, &pairs)) {
@@ -173,7 +198,7 @@ static ssize_t features_mask_store(struct device *dev,
 	u64 mask;
 	int ret;
 
-	ret = vv_store_begin(vd);
+	ret = vv_store_begin(vd, attr, buf, count);
 	if (ret)
 		return ret;
 	if (kstrtou64(buf, 16, &mask)) {

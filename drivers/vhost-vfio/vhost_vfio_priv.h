@@ -287,6 +287,7 @@ u16 vhost_vfio_guest_pairs(struct vhost_vfio_dev *vd);
 u16 vhost_vfio_guest_num_queues(struct vhost_vfio_dev *vd, u64 offered);
 u64 vhost_vfio_vf_driver_features(struct vhost_vfio_vf *vf, u64 guest);
 int vhost_vfio_vf_max_pairs(struct vhost_vfio_vf *vf);
+bool vhost_vfio_vf_dma_translated(struct vhost_vfio_dev *vd);
 
 /* quirks.c */
 int vhost_vfio_quirks_init(void);

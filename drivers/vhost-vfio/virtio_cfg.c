@@ -125,36 +125,72 @@ static void vv_features_ok(struct vhost_vfio_dev *vd, u8 *status)
 		*status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 		return;
 	}
+	/* Only the modern layout is emulated: no legacy semantics. */
+	if (!(vd->guest_features & BIT_ULL(VIRTIO_F_VERSION_1))) {
+		dev_warn_once(vv_dev(vd),
+			      "guest did not accept VIRTIO_F_VERSION_1; FEATURES_OK refused\n");
+		*status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+		return;
+	}
 	vf->ops->set_features(vf->priv,
 			      vhost_vfio_vf_driver_features(vf, vd->guest_features));
+}
+
+/*
+ * Status bits only accumulate until a reset (virtio 1.2, 2.1.2): a write that
+ * clears a bit would let a guest renegotiate features under live queues, so
+ * it is ignored.  The initialization order (3.1.1) is enforced too.
+ */
+static bool vv_status_allowed(struct vhost_vfio_dev *vd, u8 old, u8 status)
+{
+	const char *why = NULL;
+
+	if (old & ~status)
+		why = "clears bits without a reset";
+	else if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+		 (~status & (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)))
+		why = "sets FEATURES_OK before ACKNOWLEDGE and DRIVER";
+	else if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		 !(status & VIRTIO_CONFIG_S_FEATURES_OK))
+		why = "sets DRIVER_OK before FEATURES_OK";
+	if (why)
+		dev_warn_ratelimited(vv_dev(vd),
+				     "device_status 0x%02x -> 0x%02x %s; ignored\n",
+				     old, status, why);
+	return !why;
 }
 
 static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
 	u8 old = vhost_vfio_guest_status(vd);
+	bool features_ok_now;
 
 	if (!status) {
 		vhost_vfio_device_reset(vd);
 		return;
 	}
+	if (!vv_status_allowed(vd, old, status))
+		return;
 
-	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
-	    !(old & VIRTIO_CONFIG_S_FEATURES_OK))
+	features_ok_now = (status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+			  !(old & VIRTIO_CONFIG_S_FEATURES_OK);
+	if (features_ok_now)
 		vv_features_ok(vd, &status);
 
 	/*
 	 * DRIVER_OK lets the VF DMA, so its domain must mirror the guest's
-	 * memory first.  If it cannot, the VF never sees DRIVER_OK and the
-	 * guest reads it back clear.
+	 * memory first, and the VF must be one whose DMA the IOMMU
+	 * translates.  If not, the VF never sees DRIVER_OK and the guest
+	 * reads it back clear.
 	 */
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(old & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    vhost_vfio_mirror_build(vd))
+	    (!vhost_vfio_vf_dma_translated(vd) || vhost_vfio_mirror_build(vd)))
 		status &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 
 	vf->ops->set_status(vf->priv, status);
-	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	if (features_ok_now &&
 	    (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK))
 		vd->negotiated = vd->guest_features;
 }
@@ -234,6 +270,31 @@ static void vv_set_hi(u64 *reg, u32 val)
 	*reg = (*reg & 0xffffffffULL) | (u64)val << 32;
 }
 
+/*
+ * A queue size the VF could hold but the guest was never offered (above the
+ * VF's maximum, 0, or not a power of two for split rings) is refused here:
+ * the VF itself may be more lenient than what it advertises.
+ */
+static bool vv_queue_size_valid(struct vhost_vfio_dev *vd, int q, u32 size)
+{
+	bool packed = vd->guest_features & BIT_ULL(VIRTIO_F_RING_PACKED);
+
+	if (size && size <= vd->vf->queue_max[q] &&
+	    (packed || is_power_of_2(size)))
+		return true;
+	dev_warn_ratelimited(vv_dev(vd),
+			     "queue %u size %u refused (maximum %u%s)\n",
+			     vd->queue_sel, size, vd->vf->queue_max[q],
+			     packed ? "" : ", power of two");
+	return false;
+}
+
+/* Vectors beyond the guest's MSI-X table mean "no vector" (virtio 4.1.5.1.2). */
+static u16 vv_vector(struct vhost_vfio_dev *vd, u32 vector)
+{
+	return vector < vd->vf->msix_vectors ? vector : VIRTIO_MSI_NO_VECTOR;
+}
+
 static void vv_queue_write(struct vhost_vfio_dev *vd, unsigned int off, u32 val)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
@@ -250,10 +311,13 @@ static void vv_queue_write(struct vhost_vfio_dev *vd, unsigned int off, u32 val)
 
 	switch (off) {
 	case VV_CC(queue_size):
+		if (!vv_queue_size_valid(vd, q, val))
+			break;
 		vq->size = vf->ops->queue_set_size(vf->priv, q, val);
 		break;
 	case VV_CC(queue_msix_vector):
-		vq->vector = vf->ops->queue_set_vector(vf->priv, q, val);
+		vq->vector = vf->ops->queue_set_vector(vf->priv, q,
+						       vv_vector(vd, val));
 		break;
 	case VV_CC(queue_enable):
 		/* Writing 0 is not allowed without VIRTIO_F_RING_RESET. */
@@ -360,6 +424,9 @@ static void vv_common_write(struct vhost_vfio_dev *vd, unsigned int off,
 		vd->gfselect = val;
 		break;
 	case VV_CC(guest_feature):
+		/* The choice is final once FEATURES_OK was written. */
+		if (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)
+			break;
 		if (vd->gfselect == 0)
 			vv_set_lo(&vd->guest_features, val);
 		else if (vd->gfselect == 1)
@@ -368,7 +435,8 @@ static void vv_common_write(struct vhost_vfio_dev *vd, unsigned int off,
 			vd->bad_features = true;
 		break;
 	case VV_CC(msix_config):
-		vd->config_vector = vf->ops->set_config_vector(vf->priv, val);
+		vd->config_vector = vf->ops->set_config_vector(vf->priv,
+							       vv_vector(vd, val));
 		break;
 	case VV_CC(device_status):
 		vv_write_status(vd, val);
