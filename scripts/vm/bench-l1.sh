@@ -4,7 +4,8 @@
 # Network benchmark inside L1: the same nested guest (L2) workload over
 # function B given to L2 (a) through a vhost-vfio mdev and (b) by plain
 # vfio-pci passthrough, with function A in L1 as the peer.  Prints the
-# numbers side by side with their ratio.  Asserts nothing about time.
+# numbers side by side with their ratio, then the DMA mirror build
+# benchmark (bench-mirror-l1.sh).  Asserts nothing about time.
 set -u
 # shellcheck disable=SC1091
 . "$VV_PROJECT/selftests/vhost-vfio/lib.sh"
@@ -64,8 +65,18 @@ echo "# bench: $B as a vhost-vfio mdev"
 vv_bind "$B" vhost_vfio_virtio_pci
 uuid=$(cat /proc/sys/kernel/random/uuid)
 echo "$uuid" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
-run_mode mdev "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid"
 counters=/sys/kernel/debug/vhost_vfio/$uuid/counters
+# State counters (bypass_connected, doorbell_mapped) are only meaningful
+# while L2 holds the device: snapshot them every 2 s while it runs (a
+# detached loop, so run_mode's wait does not wait for it).
+live=$VV_OUT/bench-mdev-counters-live.txt
+: > "$live"
+( (while sleep 2; do
+	grep -q '^bypass_connected: [1-9]' "$counters" 2> /dev/null &&
+		cat "$counters" > "$live.new" && mv "$live.new" "$live"
+done) & echo $! > "$VV_TMP/sampler.pid" )
+run_mode mdev "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid"
+kill "$(cat "$VV_TMP/sampler.pid")" 2> /dev/null
 [ -r "$counters" ] && sed 's/^/mdev counter /' "$counters" >> "$out"
 echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
 
@@ -82,4 +93,9 @@ awk '
 		}
 	}' "$out" | tee "$VV_OUT/bench-table.txt"
 grep '^mdev counter' "$out" | sed 's/^mdev counter /# mdev counter: /'
-vv_unload_modules
+sed 's/^/# mdev counter while L2 ran: /' "$live"
+vv_unload_modules || exit 1
+
+# Second table: the DMA mirror build (1 GiB of guest RAM), type1 MAP_DMA
+# vs mdev DRIVER_OK; appended to bench-table.txt.
+"$VV_PROJECT/scripts/vm/bench-mirror-l1.sh"
