@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The data path from userspace: one mini-VMM process opens two mdevs (on
+ * two functions of the same QEMU hub) into one VFIO container and one KVM
+ * VM, plays a virtio-net driver on each (rx queue 0 on vector 0, tx queue 1
+ * on vector 1, rings and buffers in guest RAM at IOVA = GPA), kicks through
+ * the mmapped BAR2 doorbells and waits for completions on the MSI-X
+ * eventfds.  Frames sent by one function must arrive at the other intact.
+ *
+ * Environment: VV_BDF and VV_BDF2, two functions bound to
+ * vhost_vfio_virtio_pci with no mdev (the fixture creates and removes one
+ * on each).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <linux/if_ether.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
+#include <kselftest_harness.h>
+
+#include "vmm.h"
+#include "vmm_kvm.h"
+
+#define GUEST_GPA	BIT_ULL(32)
+#define GUEST_SIZE	(16ULL << 20)
+#define GUEST_PAGES	(GUEST_SIZE / VMM_PAGE)
+#define DMA_CHUNK	BIT_ULL(20)
+/* The last chunk holds nothing the devices use: it may be unmapped. */
+#define SPARE_GPA	(GUEST_GPA + GUEST_SIZE - DMA_CHUNK)
+#define QSIZE		64
+#define BUF_SIZE	2048
+#define HDR_LEN		sizeof(struct virtio_net_hdr_v1)
+#define ETH_P_TEST	0x88b5
+#define RXQ		0
+#define TXQ		1
+#define WAIT_MS		5000
+#define QUIET_MS	1000
+#define FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) | \
+			 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+
+static const unsigned int sizes[] = { 60, 61, 64, 128, 511, 512, 1000, 1514 };
+
+struct nic {
+	const char *bdf;
+	char uuid[VMM_UUID_LEN + 1];
+	bool created;
+	bool open;
+	struct vmm vmm;
+	int efd[2];
+	void *db;
+	u64 db_off;
+	size_t db_len;
+	u64 features;
+	struct vmm_vq rx;
+	struct vmm_vq tx;
+	u64 rx_buf;
+	u64 tx_buf;
+	u32 seq;
+};
+
+FIXTURE(dp) {
+	struct vmm_guest g;
+	bool guest;
+	struct nic nic[2];
+};
+
+static void nic_close(struct nic *n)
+{
+	if (n->db)
+		munmap(n->db, n->db_len);
+	n->db = NULL;
+	if (n->open)
+		vmm_close(&n->vmm);
+	n->open = false;
+}
+
+static int fail(char *why, size_t wlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, wlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Everything a guest driver does up to DRIVER_OK with rx buffers posted. */
+static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
+{
+	struct vfio_irq_info irq;
+	u16 size, i;
+	int ret;
+
+	ret = vmm_virtio_locate(&n->vmm);
+	if (ret)
+		return fail(why, wlen, ret, "locate virtio structures");
+	ret = vmm_irq_info(&n->vmm, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
+	if (ret || irq.count < 2)
+		return fail(why, wlen, ret ?: -ENODEV, "MSI-X count %u",
+			    irq.count);
+	ret = vmm_msix_set(&n->vmm, 0, 2, n->efd);
+	if (ret)
+		return fail(why, wlen, ret, "SET_IRQS eventfds on vectors 0, 1");
+	if (!n->db) {
+		n->db = vmm_doorbell_map(&n->vmm, &n->db_off, &n->db_len);
+		if (!n->db)
+			return fail(why, wlen, -ENXIO,
+				    "mmap of the BAR2 doorbell area");
+	}
+
+	n->features = vmm_vio_device_features(&n->vmm) & FEATURES;
+	if (!(n->features & BIT_ULL(VIRTIO_F_VERSION_1)))
+		return fail(why, wlen, -ENOTSUP, "VERSION_1 not offered");
+	if (!(vmm_vio_negotiate(&n->vmm, n->features) &
+	      VIRTIO_CONFIG_S_FEATURES_OK))
+		return fail(why, wlen, -EIO, "FEATURES_OK refused for %#llx",
+			    (unsigned long long)n->features);
+
+	vmm_vio_queue_select(&n->vmm, RXQ);
+	size = vmm_vio_queue_size(&n->vmm);
+	if (size < QSIZE)
+		return fail(why, wlen, -ENOSPC, "rx queue size %u", size);
+	ret = vmm_vq_setup(&n->vmm, g, &n->rx, RXQ, QSIZE, 0, n->efd[0],
+			   n->db, n->db_off, n->db_len);
+	if (ret)
+		return fail(why, wlen, ret, "rx queue setup");
+	ret = vmm_vq_setup(&n->vmm, g, &n->tx, TXQ, QSIZE, 1, n->efd[1],
+			   n->db, n->db_off, n->db_len);
+	if (ret)
+		return fail(why, wlen, ret, "tx queue setup");
+	n->rx_buf = vmm_guest_alloc(g, QSIZE * BUF_SIZE, VMM_PAGE);
+	n->tx_buf = vmm_guest_alloc(g, QSIZE * BUF_SIZE, VMM_PAGE);
+	if (!n->rx_buf || !n->tx_buf)
+		return fail(why, wlen, -ENOMEM, "guest RAM for buffers");
+	for (i = 0; i < QSIZE; i++)
+		vmm_vq_add(&n->rx, i, n->rx_buf + i * BUF_SIZE, BUF_SIZE,
+			   VRING_DESC_F_WRITE);
+
+	vmm_vio_set_status(&n->vmm, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+			   VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+			   VIRTIO_CONFIG_S_DRIVER_OK);
+	if (!(vmm_vio_status(&n->vmm) & VIRTIO_CONFIG_S_DRIVER_OK))
+		return fail(why, wlen, -EIO,
+			    "DRIVER_OK reads back clear (status %#x)",
+			    vmm_vio_status(&n->vmm));
+	vmm_vq_kick(&n->rx);
+	return n->vmm.err;
+}
+
+static void bring_up(struct __test_metadata *_metadata,
+		     struct _test_data_dp *self)
+{
+	char why[128] = "";
+	int i, ret;
+
+	ret = vmm_guest_create(&self->g, GUEST_GPA, GUEST_SIZE, DMA_CHUNK);
+	ASSERT_EQ(0, ret) TH_LOG("guest RAM, VM, memslot, kvm-vfio: %s",
+				 strerror(-ret));
+	self->guest = true;
+	/* The devices' rings and buffers stay out of the spare chunk. */
+	self->g.limit = SPARE_GPA;
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		ret = vmm_open_guest(&n->vmm, n->uuid, &self->g);
+		ASSERT_EQ(0, ret) TH_LOG("open %s: %s", n->uuid,
+					 strerror(-ret));
+		n->open = true;
+	}
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		ret = nic_up(&self->g, n, why, sizeof(why));
+		ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why,
+					 strerror(-ret));
+		/* Each mirror holds exactly the guest RAM. */
+		ASSERT_EQ(GUEST_PAGES, vmm_counter(n->uuid,
+						   "mirror_pinned_pages"));
+		ASSERT_EQ(0, vmm_counter(n->uuid, "bar2_notify_writes"));
+	}
+}
+
+static void tear_down(struct _test_data_dp *self)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		nic_close(&self->nic[i]);
+	if (self->guest)
+		vmm_guest_destroy(&self->g);
+	self->guest = false;
+}
+
+FIXTURE_SETUP(dp)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		n->bdf = vmm_env_bdf(i ? "VV_BDF2" : "VV_BDF");
+		ASSERT_NE(NULL, n->bdf) TH_LOG("VV_BDF and VV_BDF2 must be set");
+		n->efd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		n->efd[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ASSERT_LE(0, n->efd[0]);
+		ASSERT_LE(0, n->efd[1]);
+		ASSERT_EQ(0, mdev_create(n->bdf, n->uuid));
+		n->created = true;
+	}
+	if (access("/sys/kernel/debug/vhost_vfio", F_OK))
+		SKIP(return, "debugfs not mounted");
+	bring_up(_metadata, self);
+}
+
+FIXTURE_TEARDOWN(dp)
+{
+	int i;
+
+	tear_down(self);
+	for (i = 0; i < 2; i++) {
+		if (self->nic[i].created)
+			mdev_remove(self->nic[i].uuid);
+		close(self->nic[i].efd[0]);
+		close(self->nic[i].efd[1]);
+	}
+}
+
+/* Ethernet frame of @len bytes: broadcast, test ethertype, seq, pattern. */
+static void make_frame(u8 *f, unsigned int len, unsigned int src, u32 seq)
+{
+	unsigned int i;
+
+	memset(f, 0xff, ETH_ALEN);
+	memcpy(f + ETH_ALEN, (u8 []){ 0x02, 0x76, 0x76, 0, 0, src }, ETH_ALEN);
+	f[12] = ETH_P_TEST >> 8;
+	f[13] = ETH_P_TEST & 0xff;
+	f[14] = seq >> 24;
+	f[15] = seq >> 16;
+	f[16] = seq >> 8;
+	f[17] = seq;
+	for (i = 18; i < len; i++)
+		f[i] = (u8)(seq * 31 + i);
+}
+
+/* Queue one frame on @n's tx queue and kick it; returns the descriptor. */
+static u16 send_frame(struct vmm_guest *g, struct nic *n, u64 addr,
+		      unsigned int len, unsigned int src, u32 seq)
+{
+	u16 id = n->tx.avail_idx % n->tx.size;
+	u64 gpa = n->tx_buf + id * BUF_SIZE;
+	u8 *p = vmm_guest_ptr(g, gpa, BUF_SIZE);
+
+	memset(p, 0, HDR_LEN);
+	make_frame(p + HDR_LEN, len, src, seq);
+	vmm_vq_add(&n->tx, id, addr ? addr : gpa, HDR_LEN + len, 0);
+	vmm_vq_kick(&n->tx);
+	return id;
+}
+
+/* The last frame recv_frame() skipped: not of the test's ethertype. */
+static struct {
+	unsigned int count;
+	u32 len;
+	u8 head[16];
+} other;
+
+/*
+ * Wait for the next test frame on @n's rx queue within @ms, re-posting
+ * every buffer; frames of other ethertypes (other hub traffic) are skipped.
+ * Returns the frame length (without the header), or -1 on timeout; the
+ * frame is copied to @out.
+ */
+static int recv_frame(struct vmm_guest *g, struct nic *n, int ms, u8 *out)
+{
+	for (;;) {
+		int got = -1;
+		u32 len;
+		u16 id;
+		u8 *p;
+
+		if (!vmm_vq_wait(&n->rx, ms, &id, &len))
+			return -1;
+		if (id < n->rx.size && len > HDR_LEN + 14 && len <= BUF_SIZE) {
+			p = vmm_guest_ptr(g, n->rx_buf + id * BUF_SIZE,
+					  BUF_SIZE);
+			if (p[HDR_LEN + 12] == ETH_P_TEST >> 8 &&
+			    p[HDR_LEN + 13] == (ETH_P_TEST & 0xff)) {
+				got = len - HDR_LEN;
+				memcpy(out, p + HDR_LEN, got);
+			} else {
+				other.count++;
+				other.len = len - HDR_LEN;
+				memcpy(other.head, p + HDR_LEN,
+				       sizeof(other.head));
+			}
+		}
+		if (id < n->rx.size) {
+			vmm_vq_add(&n->rx, id, n->rx_buf + id * BUF_SIZE,
+				   BUF_SIZE, VRING_DESC_F_WRITE);
+			vmm_vq_kick(&n->rx);
+		}
+		if (got >= 0)
+			return got;
+	}
+}
+
+/* Wait until @vq's eventfd has counted more than @since signals. */
+static bool signalled(struct vmm_vq *vq, u64 since, int ms)
+{
+	struct pollfd pfd = { .fd = vq->efd, .events = POLLIN };
+
+	vmm_vq_drain(vq);
+	while (vq->signals <= since) {
+		if (poll(&pfd, 1, ms) <= 0)
+			return false;
+		vmm_vq_drain(vq);
+	}
+	return true;
+}
+
+/* Every size from @a to @b, byte for byte, rx completions signalled. */
+static void traffic(struct __test_metadata *_metadata,
+		    struct _test_data_dp *self, int a, int b)
+{
+	struct nic *tx = &self->nic[a], *rx = &self->nic[b];
+	u8 want[BUF_SIZE], got[BUF_SIZE];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		u16 tx_used = tx->tx.used->idx, rx_used = rx->rx.used->idx;
+		u32 seq = ++tx->seq;
+		u16 id, uid;
+		u64 sig;
+		int len;
+
+		vmm_vq_drain(&rx->rx);
+		sig = rx->rx.signals;
+		id = send_frame(&self->g, tx, 0, sizes[i], a, seq);
+		ASSERT_TRUE(vmm_vq_wait(&tx->tx, WAIT_MS, &uid, NULL))
+			TH_LOG("%s -> %s: %u bytes: no tx completion",
+			       tx->bdf, rx->bdf, sizes[i]);
+		ASSERT_EQ(id, uid);
+		ASSERT_EQ((u16)(tx_used + 1), tx->tx.used->idx);
+
+		len = recv_frame(&self->g, rx, WAIT_MS, got);
+		ASSERT_EQ((int)sizes[i], len)
+			TH_LOG("%s -> %s: frame of %u bytes not received",
+			       tx->bdf, rx->bdf, sizes[i]);
+		make_frame(want, sizes[i], a, seq);
+		ASSERT_EQ(0, memcmp(want, got, sizes[i]))
+			TH_LOG("%s -> %s: %u bytes differ", tx->bdf, rx->bdf,
+			       sizes[i]);
+		ASSERT_NE(rx_used, rx->rx.used->idx);
+		/*
+		 * The completion comes as an interrupt on the rx vector; the
+		 * used index may be seen before the eventfd is signalled.
+		 */
+		ASSERT_TRUE(signalled(&rx->rx, sig, WAIT_MS))
+			TH_LOG("%s: no rx eventfd signal", rx->bdf);
+	}
+}
+
+TEST_F_TIMEOUT(dp, frames_both_ways, 120)
+{
+	int i;
+
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		EXPECT_LT(0, vmm_counter(n->uuid, "irq_vector_0"));
+		EXPECT_LT(0, vmm_counter(n->uuid, "irq_vector_1"));
+		TH_LOG("%s: irqs %lld (vector 0 %lld, 1 %lld), bypass %lld/%lld",
+		       n->bdf, vmm_counter(n->uuid, "irqs"),
+		       vmm_counter(n->uuid, "irq_vector_0"),
+		       vmm_counter(n->uuid, "irq_vector_1"),
+		       vmm_counter(n->uuid, "bypass_producers"),
+		       vmm_counter(n->uuid, "bypass_connected"));
+	}
+}
+
+TEST_F_TIMEOUT(dp, kicks_through_mapped_page, 120)
+{
+	int i;
+
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		TH_LOG("%s: bar2_notify_writes %lld doorbell_mapped %lld doorbell_faults %lld",
+		       n->bdf, vmm_counter(n->uuid, "bar2_notify_writes"),
+		       vmm_counter(n->uuid, "doorbell_mapped"),
+		       vmm_counter(n->uuid, "doorbell_faults"));
+		EXPECT_EQ(0, vmm_counter(n->uuid, "bar2_notify_writes"));
+		EXPECT_LT(0, vmm_counter(n->uuid, "doorbell_mapped"));
+		EXPECT_LT(0, vmm_counter(n->uuid, "doorbell_faults"));
+	}
+}
+
+TEST_F_TIMEOUT(dp, iommu_isolation, 120)
+{
+	struct nic *a = &self->nic[0], *b = &self->nic[1];
+	u64 outside = GUEST_GPA + GUEST_SIZE + (64ULL << 20);
+	u8 got[BUF_SIZE];
+	char why[128] = "";
+	u16 b_used;
+	int ret;
+
+	traffic(_metadata, self, 0, 1);
+	b_used = b->rx.used->idx;
+	other.count = 0;
+	/*
+	 * A frame whose buffer is outside everything the VM has mapped: the
+	 * device must not read it (the test frame written to the tx buffer
+	 * it would normally use must not show up either).
+	 */
+	send_frame(&self->g, a, outside, 128, 0, 0xdead);
+	EXPECT_EQ(-1, recv_frame(&self->g, b, QUIET_MS, got))
+		TH_LOG("a frame from unmapped memory was delivered");
+	TH_LOG("after the bad descriptor: %s status %#x, tx used %u -> %u, %s rx used %u -> %u",
+	       a->bdf, vmm_vio_status(&a->vmm), (u16)(a->tx.avail_idx - 1),
+	       a->tx.used->idx, b->bdf, b_used, b->rx.used->idx);
+	if (other.count) {
+		char hex[3 * sizeof(other.head) + 1] = "";
+		unsigned int i;
+
+		for (i = 0; i < sizeof(other.head); i++)
+			sprintf(hex + 3 * i, " %02x", other.head[i]);
+		TH_LOG("%s got %u other frame(s), last %u bytes:%s", b->bdf,
+		       other.count, other.len, hex);
+	}
+
+	/* A reset and a new negotiation give a working device again. */
+	a->vmm.err = 0;
+	vmm_vio_set_status(&a->vmm, 0);
+	ASSERT_EQ(0, vmm_vio_status(&a->vmm));
+	ret = nic_up(&self->g, a, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s after reset: %s: %s", a->bdf, why,
+				 strerror(-ret));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+TEST_F_TIMEOUT(dp, unmap_while_running, 120)
+{
+	long long before[2], after;
+	u64 done = 0;
+	int i, ret;
+
+	traffic(_metadata, self, 0, 1);
+	for (i = 0; i < 2; i++)
+		before[i] = vmm_counter(self->nic[i].uuid,
+					"mirror_pinned_pages");
+	ret = vmm_guest_dma_unmap(&self->g, SPARE_GPA, DMA_CHUNK, &done);
+	ASSERT_EQ(0, ret) TH_LOG("VFIO_IOMMU_UNMAP_DMA: %s", strerror(-ret));
+	ASSERT_EQ(DMA_CHUNK, done);
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		after = vmm_counter(n->uuid, "mirror_pinned_pages");
+		TH_LOG("%s: mirror_pinned_pages %lld -> %lld, maps 4k %lld 2m %lld",
+		       n->bdf, before[i], after,
+		       vmm_counter(n->uuid, "mirror_maps_4k"),
+		       vmm_counter(n->uuid, "mirror_maps_2m"));
+		EXPECT_EQ(before[i] - (long long)(DMA_CHUNK / VMM_PAGE), after);
+	}
+	/* Still running on what is left. */
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+TEST_F_TIMEOUT(dp, close_releases_and_reopen_works, 120)
+{
+	int i;
+
+	traffic(_metadata, self, 0, 1);
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		EXPECT_EQ(GUEST_PAGES, vmm_counter(n->uuid,
+						   "mirror_pinned_pages"));
+		EXPECT_EQ(2, vmm_counter(n->uuid, "bypass_producers"));
+		nic_close(n);
+		EXPECT_EQ(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
+		EXPECT_EQ(0, vmm_counter(n->uuid, "mirror_maps"));
+		EXPECT_EQ(0, vmm_counter(n->uuid, "bypass_producers"));
+	}
+	tear_down(self);
+	for (i = 0; i < 2; i++) {
+		self->nic[i].seq = 0;
+		vmm_vq_drain(&self->nic[i].rx);
+		vmm_vq_drain(&self->nic[i].tx);
+	}
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(0, vmm_counter(self->nic[i].uuid,
+					 "bar2_notify_writes"));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Data path half of the mini-VMM; see vmm_kvm.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+
+#include "vmm_kvm.h"
+
+#define VMM_HUGE	(2ULL << 20)
+
+/**
+ * vmm_guest_create - guest RAM, a VM with one memslot over it, the kvm-vfio
+ * device and an empty VFIO container
+ * @g: state to fill
+ * @gpa: guest physical address of the RAM (2 MiB aligned)
+ * @size: RAM size (multiple of @chunk)
+ * @chunk: granule of the VFIO DMA maps
+ *
+ * Return: 0, or a negative errno with everything released again.
+ */
+int vmm_guest_create(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk)
+{
+	struct kvm_userspace_memory_region slot = { 0 };
+	struct kvm_create_device dev = { .type = KVM_DEV_TYPE_VFIO };
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	g->kvm = -1;
+	g->vm = -1;
+	g->kvfio = -1;
+	g->container = -1;
+	if (!chunk || size % chunk || gpa % VMM_HUGE)
+		return -EINVAL;
+	g->gpa = gpa;
+	g->size = size;
+	g->chunk = chunk;
+	g->next = gpa;
+	g->limit = gpa + size;
+
+	g->raw_size = size + VMM_HUGE;
+	g->raw = mmap(NULL, g->raw_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->raw == MAP_FAILED) {
+		g->raw = NULL;
+		return -errno;
+	}
+	g->ram = (u8 *)(((unsigned long)g->raw + VMM_HUGE - 1) &
+			~(VMM_HUGE - 1));
+	madvise(g->ram, size, MADV_HUGEPAGE);
+	memset(g->ram, 0, size);
+
+	g->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (g->kvm < 0)
+		goto err_errno;
+	g->vm = ioctl(g->kvm, KVM_CREATE_VM, 0);
+	if (g->vm < 0)
+		goto err_errno;
+	slot.guest_phys_addr = gpa;
+	slot.memory_size = size;
+	slot.userspace_addr = (unsigned long)g->ram;
+	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &slot))
+		goto err_errno;
+	if (ioctl(g->vm, KVM_CREATE_DEVICE, &dev))
+		goto err_errno;
+	g->kvfio = dev.fd;
+
+	g->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (g->container < 0)
+		goto err_errno;
+	if (ioctl(g->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    !ioctl(g->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU)) {
+		ret = -ENOTSUP;
+		goto err;
+	}
+	return 0;
+
+err_errno:
+	ret = -errno;
+err:
+	vmm_guest_destroy(g);
+	return ret;
+}
+
+/* Closes the container and the VM, which drops the groups KVM holds. */
+void vmm_guest_destroy(struct vmm_guest *g)
+{
+	int *fds[] = { &g->kvfio, &g->vm, &g->kvm, &g->container };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	if (g->raw)
+		munmap(g->raw, g->raw_size);
+	g->raw = NULL;
+	g->ram = NULL;
+}
+
+void *vmm_guest_ptr(struct vmm_guest *g, u64 gpa, u64 len)
+{
+	if (gpa < g->gpa || len > g->size || gpa - g->gpa > g->size - len)
+		return NULL;
+	return g->ram + (gpa - g->gpa);
+}
+
+/* Bump allocator over [gpa, limit); returns 0 when exhausted. */
+u64 vmm_guest_alloc(struct vmm_guest *g, u64 size, u64 align)
+{
+	u64 at = (g->next + align - 1) & ~(align - 1);
+
+	if (at > g->limit || size > g->limit - at)
+		return 0;
+	g->next = at + size;
+	memset(vmm_guest_ptr(g, at, size), 0, size);
+	return at;
+}
+
+int vmm_guest_dma_map(struct vmm_guest *g, u64 gpa, u64 size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+	};
+	u64 off;
+
+	if (!vmm_guest_ptr(g, gpa, size))
+		return -EINVAL;
+	for (off = 0; off < size; off += g->chunk) {
+		map.vaddr = (unsigned long)vmm_guest_ptr(g, gpa + off, g->chunk);
+		map.iova = gpa + off;
+		map.size = g->chunk;
+		if (ioctl(g->container, VFIO_IOMMU_MAP_DMA, &map))
+			return -errno;
+	}
+	return 0;
+}
+
+int vmm_guest_dma_unmap(struct vmm_guest *g, u64 gpa, u64 size, u64 *done)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = gpa,
+		.size = size,
+	};
+
+	if (ioctl(g->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -errno;
+	if (done)
+		*done = unmap.size;
+	return 0;
+}
+
+static int vmm_kvm_group_of(const char *uuid)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	char *end;
+	long grp;
+
+	snprintf(path, sizeof(path), VMM_MDEV_DEVICES "/%s/iommu_group", uuid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	grp = strtol(basename(link), &end, 10);
+	if (*end || grp < 0)
+		return -EINVAL;
+	return grp;
+}
+
+/**
+ * vmm_open_guest - open an mdev the way QEMU does for a VM
+ * @vmm: state to fill
+ * @uuid: the mdev
+ * @g: the guest: its container gets the group (the first group also sets
+ *     the IOMMU type and DMA-maps all RAM), its VM gets the group through
+ *     the kvm-vfio device, then the device is opened
+ *
+ * Return: 0, or a negative errno with the device and group closed.
+ */
+int vmm_open_guest(struct vmm *vmm, const char *uuid, struct vmm_guest *g)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_GROUP,
+		.attr = KVM_DEV_VFIO_GROUP_ADD,
+	};
+	char path[64];
+	unsigned int i;
+	int grp, ret;
+
+	memset(vmm, 0, sizeof(*vmm));
+	vmm->container = -1;
+	vmm->group = -1;
+	vmm->device = -1;
+	vmm->kvm = -1;
+	vmm->vm = -1;
+	snprintf(vmm->uuid, sizeof(vmm->uuid), "%s", uuid);
+
+	grp = vmm_kvm_group_of(uuid);
+	if (grp < 0)
+		return grp;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", grp);
+	vmm->group = open(path, O_RDWR | O_CLOEXEC);
+	if (vmm->group < 0)
+		goto err_errno;
+	if (ioctl(vmm->group, VFIO_GROUP_GET_STATUS, &status))
+		goto err_errno;
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		ret = -EBUSY;
+		goto err;
+	}
+	if (ioctl(vmm->group, VFIO_GROUP_SET_CONTAINER, &g->container))
+		goto err_errno;
+	if (!g->iommu_set) {
+		if (ioctl(g->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+			goto err_errno;
+		g->iommu_set = true;
+		ret = vmm_guest_dma_map(g, g->gpa, g->size);
+		if (ret)
+			goto err;
+	}
+	/* vmm_close() closes its own reference to the shared container. */
+	vmm->container = dup(g->container);
+	if (vmm->container < 0)
+		goto err_errno;
+
+	attr.addr = (unsigned long)&vmm->group;
+	if (ioctl(g->kvfio, KVM_SET_DEVICE_ATTR, &attr))
+		goto err_errno;
+
+	vmm->device = ioctl(vmm->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
+	if (vmm->device < 0)
+		goto err_errno;
+	vmm->info.argsz = sizeof(vmm->info);
+	if (ioctl(vmm->device, VFIO_DEVICE_GET_INFO, &vmm->info))
+		goto err_errno;
+	if (!(vmm->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    vmm->info.num_regions < VFIO_PCI_NUM_REGIONS) {
+		ret = -ENODEV;
+		goto err;
+	}
+	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
+		struct vfio_region_info *r = &vmm->region[i];
+
+		r->argsz = sizeof(*r);
+		r->index = i;
+		if (ioctl(vmm->device, VFIO_DEVICE_GET_REGION_INFO, r))
+			goto err_errno;
+	}
+	return 0;
+
+err_errno:
+	ret = -errno;
+err:
+	vmm_close(vmm);
+	return ret;
+}
+
+int vmm_msix_set(struct vmm *vmm, unsigned int start, unsigned int count,
+		 const int *fds)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + count * sizeof(int);
+	struct vfio_irq_set *set;
+	int ret = 0;
+
+	set = calloc(1, sz);
+	if (!set)
+		return -ENOMEM;
+	set->argsz = sz;
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = VFIO_PCI_MSIX_IRQ_INDEX;
+	set->start = start;
+	set->count = count;
+	memcpy(set->data, fds, count * sizeof(int));
+	if (ioctl(vmm->device, VFIO_DEVICE_SET_IRQS, set))
+		ret = -errno;
+	free(set);
+	return ret;
+}
+
+void *vmm_doorbell_map(struct vmm *vmm, u64 *off, size_t *len)
+{
+	unsigned int idx = VFIO_PCI_BAR2_REGION_INDEX;
+	struct vfio_region_sparse_mmap_area *area = NULL;
+	struct vfio_region_info *info;
+	size_t sz = 4096;
+	void *map = NULL;
+	u32 next;
+
+	info = calloc(1, sz);
+	if (!info)
+		return NULL;
+	info->argsz = sz;
+	info->index = idx;
+	if (ioctl(vmm->device, VFIO_DEVICE_GET_REGION_INFO, info) ||
+	    info->argsz > sz || !(info->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
+	    !(info->flags & VFIO_REGION_INFO_FLAG_CAPS))
+		goto out;
+	for (next = info->cap_offset; next && next + 16 <= sz;) {
+		struct vfio_info_cap_header *hdr = (void *)((u8 *)info + next);
+
+		if (hdr->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+			struct vfio_region_info_cap_sparse_mmap *sp = (void *)hdr;
+
+			if (sp->nr_areas)
+				area = &sp->areas[0];
+			break;
+		}
+		next = hdr->next;
+	}
+	if (!area || !area->size)
+		goto out;
+	map = mmap(NULL, area->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   vmm->device, info->offset + area->offset);
+	if (map == MAP_FAILED) {
+		map = NULL;
+		goto out;
+	}
+	*off = area->offset;
+	*len = area->size;
+out:
+	free(info);
+	return map;
+}
+
+long long vmm_counter(const char *uuid, const char *name)
+{
+	char path[PATH_MAX], line[128];
+	size_t n = strlen(name);
+	long long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vhost_vfio/%s/counters",
+		 uuid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, n) && line[n] == ':') {
+			val = strtoll(line + n + 1, NULL, 0);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+int vmm_vq_setup(struct vmm *vmm, struct vmm_guest *g, struct vmm_vq *vq,
+		 u16 index, u16 size, u16 vector, int efd, void *db,
+		 u64 db_off, size_t db_len)
+{
+	u64 notify;
+
+	memset(vq, 0, sizeof(*vq));
+	vq->index = index;
+	vq->size = size;
+	vq->efd = efd;
+	vq->vector = vector;
+	vq->desc_gpa = vmm_guest_alloc(g, 16ULL * size, VMM_PAGE);
+	vq->avail_gpa = vmm_guest_alloc(g, 6 + 2ULL * size, VMM_PAGE);
+	vq->used_gpa = vmm_guest_alloc(g, 6 + 8ULL * size, VMM_PAGE);
+	if (!vq->desc_gpa || !vq->avail_gpa || !vq->used_gpa)
+		return -ENOMEM;
+	vq->desc = vmm_guest_ptr(g, vq->desc_gpa, 16ULL * size);
+	vq->avail = vmm_guest_ptr(g, vq->avail_gpa, 6 + 2ULL * size);
+	vq->used = vmm_guest_ptr(g, vq->used_gpa, 6 + 8ULL * size);
+
+	vmm->err = 0;
+	vmm_vio_queue_select(vmm, index);
+	vmm_vio_set_queue_size(vmm, size);
+	if (vmm_vio_queue_size(vmm) != size)
+		return -EINVAL;
+	vmm_vio_set_queue_vector(vmm, vector);
+	if (vmm_vio_queue_vector(vmm) != vector)
+		return -EIO;
+	vmm_vio_set_queue_addr(vmm, vq->desc_gpa, vq->avail_gpa, vq->used_gpa);
+	if (vmm->notify.bar != 2)
+		return -ENODEV;
+	notify = vmm->notify.offset +
+		 (u64)vmm_vio_queue_notify_off(vmm) * vmm->notify_mult;
+	if (notify < db_off || notify + 2 > db_off + db_len)
+		return -ERANGE;
+	vq->doorbell = (u16 *)((u8 *)db + (notify - db_off));
+	vmm_vio_set_queue_enable(vmm, 1);
+	if (vmm_vio_queue_enable(vmm) != 1)
+		return -EIO;
+	return vmm->err;
+}
+
+void vmm_vq_add(struct vmm_vq *vq, u16 id, u64 gpa, u32 len, u16 flags)
+{
+	vq->desc[id].addr = gpa;
+	vq->desc[id].len = len;
+	vq->desc[id].flags = flags;
+	vq->desc[id].next = 0;
+	vq->avail->ring[vq->avail_idx % vq->size] = id;
+	/* The entry before the index that publishes it. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	vq->avail_idx++;
+	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELAXED);
+}
+
+void vmm_vq_kick(struct vmm_vq *vq)
+{
+	/* The avail index before the doorbell store (a device access). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(vq->doorbell, vq->index, __ATOMIC_RELAXED);
+}
+
+bool vmm_vq_used(struct vmm_vq *vq, u16 *id, u32 *len)
+{
+	struct vring_used_elem *e;
+
+	if (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) == vq->last_used)
+		return false;
+	e = &vq->used->ring[vq->last_used % vq->size];
+	if (id)
+		*id = e->id;
+	if (len)
+		*len = e->len;
+	vq->last_used++;
+	return true;
+}
+
+u64 vmm_vq_drain(struct vmm_vq *vq)
+{
+	u64 cnt = 0;
+
+	if (read(vq->efd, &cnt, sizeof(cnt)) != sizeof(cnt))
+		return 0;
+	vq->signals += cnt;
+	return cnt;
+}
+
+static long long vmm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+bool vmm_vq_wait(struct vmm_vq *vq, int timeout_ms, u16 *id, u32 *len)
+{
+	long long end = vmm_now_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = vq->efd, .events = POLLIN };
+
+	for (;;) {
+		long long left;
+
+		if (vmm_vq_used(vq, id, len))
+			return true;
+		left = end - vmm_now_ms();
+		if (left <= 0)
+			return false;
+		if (poll(&pfd, 1, left) > 0)
+			vmm_vq_drain(vq);
+	}
+}
