@@ -18,6 +18,7 @@
 #include <linux/uaccess.h>
 
 #include "vhost_vfio_priv.h"
+#include "trace.h"
 
 static irqreturn_t vv_irq_handler(int irq, void *arg)
 {
@@ -263,6 +264,9 @@ static int vv_msix_set_block(struct vhost_vfio_dev *vd, u32 start, u32 count,
 
 	for (i = 0; i < count; i++) {
 		ret = vv_irq_set(vd, start + i, fds[i]);
+		trace_vhost_vfio_irq_set(dev_name(vv_dev(vd)), start + i, fds[i],
+					 vd->irqs[start + i].irq,
+					 vd->irqs[start + i].bypass, ret);
 		if (ret)
 			goto err_unwind;
 	}

@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 
 #include "vhost_vfio_priv.h"
+#include "trace.h"
 
 /* A pinned, IOVA- and physically contiguous range mapped in the domain. */
 struct vhost_vfio_run {
@@ -339,6 +340,8 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 		/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
 		m->reuses++;
 		kfree(ranges);
+		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,
+					      m->pinned_pages, 0, true);
 		mutex_unlock(&m->lock);
 		return 0;
 	}
@@ -377,6 +380,8 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	m->gen = gen;
 	kfree(ranges);
 	kfree(b.pages);
+	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0, m->pinned_pages,
+				      m->build_ns, false);
 	mutex_unlock(&m->lock);
 	return 0;
 
@@ -389,6 +394,8 @@ out_free:
 	kfree(ranges);
 	kfree(b.pages);
 out_log:
+	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, 0,
+				      local_clock() - start, false);
 	mutex_unlock(&m->lock);
 	dev_err_ratelimited(vv_dev(vd), "cannot build DMA mirror: %s (%d); DRIVER_OK refused\n",
 			    why, ret);
@@ -451,6 +458,8 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 		vd->mirror.valid = false;
 		ret = vv_run_cut(vd, r, iova, end) ?: ret;
 	}
+	trace_vhost_vfio_mirror_unmap(dev_name(vv_dev(vd)), iova, length,
+				      vd->mirror.pinned_pages);
 	mutex_unlock(&vd->mirror.lock);
 	if (ret)
 		dev_err_ratelimited(vv_dev(vd),

@@ -17,6 +17,7 @@
 #include <linux/virtio_pci.h>
 
 #include "vhost_vfio_priv.h"
+#include "trace.h"
 
 #define VV_CC(field)	offsetof(struct virtio_pci_common_cfg, field)
 #define VV_CC_SIZE(field) sizeof_field(struct virtio_pci_common_cfg, field)
@@ -94,6 +95,7 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
 	int ret;
 
 	ret = vd->vf->ops->reset(vd->vf->priv);
+	trace_vhost_vfio_reset(dev_name(vv_dev(vd)), ret);
 	if (ret)
 		dev_err_ratelimited(vv_dev(vd), "VF %s did not complete reset (%d)\n",
 				    dev_name(vd->vf->dev), ret);
@@ -117,23 +119,28 @@ static void vv_features_ok(struct vhost_vfio_dev *vd, u8 *status)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
 	u64 unoffered = vd->guest_features & ~vd->offered;
+	u64 vf_features = 0;
 
 	if (vd->bad_features || unoffered) {
 		dev_warn_once(vv_dev(vd),
 			      "guest accepted features never offered (0x%016llx%s); FEATURES_OK refused\n",
 			      unoffered, vd->bad_features ? " and bits >= 64" : "");
 		*status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
-		return;
+		goto out_trace;
 	}
 	/* Only the modern layout is emulated: no legacy semantics. */
 	if (!(vd->guest_features & BIT_ULL(VIRTIO_F_VERSION_1))) {
 		dev_warn_once(vv_dev(vd),
 			      "guest did not accept VIRTIO_F_VERSION_1; FEATURES_OK refused\n");
 		*status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
-		return;
+		goto out_trace;
 	}
-	vf->ops->set_features(vf->priv,
-			      vhost_vfio_vf_driver_features(vf, vd->guest_features));
+	vf_features = vhost_vfio_vf_driver_features(vf, vd->guest_features);
+	vf->ops->set_features(vf->priv, vf_features);
+out_trace:
+	trace_vhost_vfio_features_ok(dev_name(vv_dev(vd)), vd->offered,
+				     vd->guest_features, vf_features,
+				     *status & VIRTIO_CONFIG_S_FEATURES_OK);
 }
 
 /*
@@ -190,6 +197,8 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 		status &= ~VIRTIO_CONFIG_S_DRIVER_OK;
 
 	vf->ops->set_status(vf->priv, status);
+	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,
+				vhost_vfio_guest_status(vd));
 	if (features_ok_now &&
 	    (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK))
 		vd->negotiated = vd->guest_features;
@@ -212,6 +221,9 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 	vf->ops->queue_set_address(vf->priv, q, vq->desc, vq->avail, vq->used);
 	vf->ops->queue_set_enable(vf->priv, q, true);
 	vq->enabled = vf->ops->queue_get_enable(vf->priv, q);
+	trace_vhost_vfio_queue_enable(dev_name(vv_dev(vd)), gq, q, vq->size,
+				      vq->vector, vq->desc, vq->avail, vq->used,
+				      vq->enabled);
 }
 
 /* Per-queue fields; queue_sel beyond num_queues reads as absent (size 0). */
