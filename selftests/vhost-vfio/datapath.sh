@@ -33,7 +33,7 @@ dmesg_mark=$(dmesg | wc -l)
 export VV_BDF=$A VV_BDF2=$B
 vv_run_ksft datapath "$VV_BIN/datapath_test"
 # Evidence of the isolation case, if the IOMMU logged the fault.
-dmesg | tail -n +"$((dmesg_mark + 1))" | grep -m3 -E 'DMAR|DMA mirror' | sed 's/^/# dmesg: /'
+dmesg | tail -n +"$((dmesg_mark + 1))" | grep -m5 -E 'DMAR|DMA mirror' | sed 's/^/# dmesg: /'
 
 for f in "$A" "$B"; do
 	# shellcheck disable=SC2016

@@ -19,6 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
 #include <linux/if_ether.h>
 #include <linux/virtio_config.h>
@@ -453,7 +456,10 @@ TEST_F_TIMEOUT(dp, iommu_isolation, 120)
 
 TEST_F_TIMEOUT(dp, unmap_while_running, 120)
 {
-	long long before[2], after;
+	long long before[2], after, builds;
+	u8 got[BUF_SIZE], *p;
+	char why[128] = "";
+	struct nic *a;
 	u64 done = 0;
 	int i, ret;
 
@@ -477,6 +483,94 @@ TEST_F_TIMEOUT(dp, unmap_while_running, 120)
 	/* Still running on what is left. */
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
+
+	/*
+	 * A valid frame in the unmapped chunk (still guest RAM, still in
+	 * the memslot): the device must no longer reach it.
+	 */
+	a = &self->nic[0];
+	p = vmm_guest_ptr(&self->g, SPARE_GPA, BUF_SIZE);
+	memset(p, 0, HDR_LEN);
+	make_frame(p + HDR_LEN, 128, 0, 0xbeef);
+	send_frame(&self->g, a, SPARE_GPA, 128, 0, 0xbeef);
+	EXPECT_EQ(-1, recv_frame(&self->g, &self->nic[1], QUIET_MS, got))
+		TH_LOG("a frame from a range unmapped through VFIO was delivered");
+
+	/* A new DRIVER_OK rebuilds from what is still mapped. */
+	builds = vmm_counter(a->uuid, "mirror_builds");
+	a->vmm.err = 0;
+	vmm_vio_set_status(&a->vmm, 0);
+	ret = nic_up(&self->g, a, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s after reset: %s: %s", a->bdf, why,
+				 strerror(-ret));
+	TH_LOG("%s: mirror_builds %lld -> %lld, mirror_reuses %lld",
+	       a->bdf, builds, vmm_counter(a->uuid, "mirror_builds"),
+	       vmm_counter(a->uuid, "mirror_reuses"));
+	EXPECT_EQ(GUEST_PAGES - DMA_CHUNK / VMM_PAGE,
+		  vmm_counter(a->uuid, "mirror_pinned_pages"));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+/* CAP_IPC_LOCK would exempt the VMM from RLIMIT_MEMLOCK. */
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	u32 bit = 1U << (CAP_IPC_LOCK % 32);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_IPC_LOCK / 32].effective &= ~bit;
+	data[CAP_IPC_LOCK / 32].permitted &= ~bit;
+	data[CAP_IPC_LOCK / 32].inheritable &= ~bit;
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
+TEST_F_TIMEOUT(dp, memlock_limit, 120)
+{
+	struct rlimit small = { 1 << 20, RLIM_INFINITY };
+	struct rlimit big = { RLIM_INFINITY, RLIM_INFINITY };
+	struct nic *a = &self->nic[0];
+	char why[128] = "";
+	int i, ret;
+
+	/* Start over as a VMM without CAP_IPC_LOCK and 1 MiB of memlock. */
+	tear_down(self);
+	ASSERT_EQ(0, drop_ipc_lock());
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &small));
+	ASSERT_EQ(0, vmm_guest_create(&self->g, GUEST_GPA, GUEST_SIZE,
+				      DMA_CHUNK));
+	self->guest = true;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, vmm_open_guest(&self->nic[i].vmm,
+					    self->nic[i].uuid, &self->g));
+		self->nic[i].open = true;
+	}
+	ret = nic_up(&self->g, a, why, sizeof(why));
+	TH_LOG("%s with 1 MiB memlock: %s (%d)", a->bdf, why, ret);
+	ASSERT_EQ(-EIO, ret);
+	EXPECT_FALSE(vmm_vio_status(&a->vmm) & VIRTIO_CONFIG_S_DRIVER_OK);
+	EXPECT_EQ(0, vmm_counter(a->uuid, "mirror_pinned_pages"));
+
+	/* VFIO charges the limit at pin time: raising it is enough. */
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &big));
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		n->vmm.err = 0;
+		vmm_vio_set_status(&n->vmm, 0);
+		ret = nic_up(&self->g, n, why, sizeof(why));
+		ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why,
+					 strerror(-ret));
+		EXPECT_EQ(GUEST_PAGES, vmm_counter(n->uuid,
+						   "mirror_pinned_pages"));
+	}
+	traffic(_metadata, self, 0, 1);
 }
 
 TEST_F_TIMEOUT(dp, close_releases_and_reopen_works, 120)
