@@ -164,6 +164,8 @@ static void bring_up(struct __test_metadata *_metadata,
 	char why[128] = "";
 	int i, ret;
 
+	ASSERT_EQ(0, access("/sys/kernel/debug/vhost_vfio", F_OK))
+		TH_LOG("no vhost_vfio debugfs directory (debugfs not mounted?)");
 	ret = vmm_guest_create(&self->g, GUEST_GPA, GUEST_SIZE, DMA_CHUNK);
 	ASSERT_EQ(0, ret) TH_LOG("guest RAM, VM, memslot, kvm-vfio: %s",
 				 strerror(-ret));
@@ -202,38 +204,61 @@ static void tear_down(struct _test_data_dp *self)
 	self->guest = false;
 }
 
-FIXTURE_SETUP(dp)
+static void release_mdevs(struct _test_data_dp *self)
 {
 	int i;
 
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
 
+		if (n->created)
+			mdev_remove(n->uuid);
+		n->created = false;
+		if (n->efd[0] >= 0)
+			close(n->efd[0]);
+		if (n->efd[1] >= 0)
+			close(n->efd[1]);
+		n->efd[0] = -1;
+		n->efd[1] = -1;
+	}
+}
+
+/*
+ * Only the mdevs here: the harness skips the teardown when the setup
+ * fails, so each test brings the devices up itself (bring_up()).
+ */
+FIXTURE_SETUP(dp)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < 2; i++) {
+		self->nic[i].efd[0] = -1;
+		self->nic[i].efd[1] = -1;
+	}
+	for (i = 0; i < 2 && !ret; i++) {
+		struct nic *n = &self->nic[i];
+
 		n->bdf = vmm_env_bdf(i ? "VV_BDF2" : "VV_BDF");
-		ASSERT_NE(NULL, n->bdf) TH_LOG("VV_BDF and VV_BDF2 must be set");
 		n->efd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		n->efd[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		ASSERT_LE(0, n->efd[0]);
-		ASSERT_LE(0, n->efd[1]);
-		ASSERT_EQ(0, mdev_create(n->bdf, n->uuid));
-		n->created = true;
+		if (!n->bdf)
+			ret = -EINVAL;
+		else if (n->efd[0] < 0 || n->efd[1] < 0)
+			ret = -errno;
+		else
+			ret = mdev_create(n->bdf, n->uuid);
+		n->created = !ret;
 	}
-	if (access("/sys/kernel/debug/vhost_vfio", F_OK))
-		SKIP(return, "debugfs not mounted");
-	bring_up(_metadata, self);
+	if (ret)
+		release_mdevs(self);
+	ASSERT_EQ(0, ret) TH_LOG("VV_BDF/VV_BDF2, eventfds, mdevs: %s",
+				 strerror(-ret));
 }
 
 FIXTURE_TEARDOWN(dp)
 {
-	int i;
-
 	tear_down(self);
-	for (i = 0; i < 2; i++) {
-		if (self->nic[i].created)
-			mdev_remove(self->nic[i].uuid);
-		close(self->nic[i].efd[0]);
-		close(self->nic[i].efd[1]);
-	}
+	release_mdevs(self);
 }
 
 /* Ethernet frame of @len bytes: broadcast, test ethertype, seq, pattern. */
@@ -375,6 +400,7 @@ TEST_F_TIMEOUT(dp, frames_both_ways, 120)
 {
 	int i;
 
+	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
 	for (i = 0; i < 2; i++) {
@@ -395,6 +421,7 @@ TEST_F_TIMEOUT(dp, kicks_through_mapped_page, 120)
 {
 	int i;
 
+	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
 	for (i = 0; i < 2; i++) {
@@ -419,6 +446,7 @@ TEST_F_TIMEOUT(dp, iommu_isolation, 120)
 	u16 b_used;
 	int ret;
 
+	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	b_used = b->rx.used->idx;
 	other.count = 0;
@@ -463,6 +491,7 @@ TEST_F_TIMEOUT(dp, unmap_while_running, 120)
 	u64 done = 0;
 	int i, ret;
 
+	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	for (i = 0; i < 2; i++)
 		before[i] = vmm_counter(self->nic[i].uuid,
@@ -539,8 +568,7 @@ TEST_F_TIMEOUT(dp, memlock_limit, 120)
 	char why[128] = "";
 	int i, ret;
 
-	/* Start over as a VMM without CAP_IPC_LOCK and 1 MiB of memlock. */
-	tear_down(self);
+	/* A VMM without CAP_IPC_LOCK and with 1 MiB of locked memory. */
 	ASSERT_EQ(0, drop_ipc_lock());
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &small));
 	ASSERT_EQ(0, vmm_guest_create(&self->g, GUEST_GPA, GUEST_SIZE,
@@ -577,6 +605,7 @@ TEST_F_TIMEOUT(dp, close_releases_and_reopen_works, 120)
 {
 	int i;
 
+	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
