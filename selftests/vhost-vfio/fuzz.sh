@@ -10,27 +10,13 @@
 
 set -u
 read -r A _ <<< "$VV_NICS"
-drv_a=$(vv_driver_of "$A")
 seeds=(1 2 3 3735928559)
 budget=${VV_FUZZ_SECONDS:-60}
 per_seed=$(( (budget + ${#seeds[@]} - 1) / ${#seeds[@]} ))
 type_dir=/sys/bus/pci/devices/$A/mdev_supported_types/vhost_vfio_virtio_pci-net
-loaded_here=0
 uuid=
 
-vv_tap_begin
-if grep -q '^vhost_vfio ' /proc/modules; then
-	vv_not_ok "vhost_vfio is not loaded before the test (left over by another test)"
-	vv_unload_modules
-fi
-# shellcheck disable=SC2119
-if vv_load_modules; then
-	loaded_here=1
-	vv_ok "vhost_vfio and vhost_vfio_virtio_pci load"
-else
-	vv_not_ok "vhost_vfio and vhost_vfio_virtio_pci load"
-fi
-vv_check "$A bound to vhost_vfio_virtio_pci" vv_bind "$A" vhost_vfio_virtio_pci
+vv_setup_functions "$A"
 
 uuid=$(cat /proc/sys/kernel/random/uuid)
 if echo "$uuid" > "$type_dir/create" 2>/dev/null; then
@@ -54,9 +40,4 @@ if [ -n "$uuid" ]; then
 		bash -c 'echo 1 > "/sys/bus/mdev/devices/$1/remove" && ! [ -e "/sys/bus/mdev/devices/$1" ]' _ "$uuid"
 fi
 
-vv_remove_mdevs "$A"
-if [ "$loaded_here" = 1 ]; then
-	vv_check "modules unload" vv_unload_modules
-fi
-vv_check "$A given back to ${drv_a:-no driver}" vv_give_back "$A" "$drv_a"
-vv_tap_end
+vv_teardown_functions --no-leftover-check

@@ -9,31 +9,10 @@
 
 set -u
 read -r A _ <<< "$VV_NICS"
-drv_a=$(vv_driver_of "$A")
-loaded_here=0
 
-vv_tap_begin
-if grep -q '^vhost_vfio ' /proc/modules; then
-	vv_not_ok "vhost_vfio is not loaded before the test (left over by another test)"
-	vv_unload_modules
-fi
-# shellcheck disable=SC2119
-if vv_load_modules; then
-	loaded_here=1
-	vv_ok "vhost_vfio and vhost_vfio_virtio_pci load"
-else
-	vv_not_ok "vhost_vfio and vhost_vfio_virtio_pci load"
-fi
-vv_check "$A bound to vhost_vfio_virtio_pci" vv_bind "$A" vhost_vfio_virtio_pci
+vv_setup_functions "$A"
 
 export VV_BDF=$A
 vv_run_ksft hostile "$VV_BIN/hostile_test"
 
-# shellcheck disable=SC2016
-vv_check "no mdev left on $A" bash -c '! ls -d /sys/bus/pci/devices/$1/*-*-*-*-* 2>/dev/null' _ "$A"
-vv_remove_mdevs "$A"
-if [ "$loaded_here" = 1 ]; then
-	vv_check "modules unload" vv_unload_modules
-fi
-vv_check "$A given back to ${drv_a:-no driver}" vv_give_back "$A" "$drv_a"
-vv_tap_end
+vv_teardown_functions

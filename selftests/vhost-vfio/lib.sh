@@ -186,3 +186,58 @@ vv_mount_debugfs() {
 	mountpoint -q /sys/kernel/debug ||
 		mount -t debugfs debugfs /sys/kernel/debug
 }
+
+# --- suite entry point prologue / epilogue ---
+
+# vv_setup_functions BDF...: start the TAP stream, load our modules (fresh:
+# a module left loaded by an earlier test is that test's failure, reported
+# here) and bind each BDF to the backend.  vv_teardown_functions undoes it.
+vv_setup_functions() {
+	local b
+	vv_setup_bdfs=("$@")
+	vv_setup_drvs=()
+	for b in "$@"; do
+		vv_setup_drvs+=("$(vv_driver_of "$b")")
+	done
+	vv_setup_loaded=0
+	vv_tap_begin
+	if grep -q '^vhost_vfio ' /proc/modules; then
+		vv_not_ok "vhost_vfio is not loaded before the test (left over by another test)"
+		vv_unload_modules
+	fi
+	# shellcheck disable=SC2119
+	if vv_load_modules; then
+		vv_setup_loaded=1
+		vv_ok "vhost_vfio and vhost_vfio_virtio_pci load"
+	else
+		vv_not_ok "vhost_vfio and vhost_vfio_virtio_pci load"
+	fi
+	for b in "$@"; do
+		vv_check "$b bound to vhost_vfio_virtio_pci" vv_bind "$b" vhost_vfio_virtio_pci
+	done
+}
+
+# vv_teardown_functions [--no-leftover-check]: no mdev left behind (checked
+# unless told otherwise), modules unloaded if we loaded them, functions
+# back to their drivers, TAP plan.
+vv_teardown_functions() {
+	local i b check=1
+	[ "${1:-}" = --no-leftover-check ] && check=0
+	for b in "${vv_setup_bdfs[@]}"; do
+		if [ $check = 1 ]; then
+			# shellcheck disable=SC2016
+			vv_check "no mdev left on $b" \
+				bash -c '! ls -d /sys/bus/pci/devices/$1/*-*-*-*-* 2>/dev/null' _ "$b"
+		fi
+		vv_remove_mdevs "$b"
+	done
+	if [ "$vv_setup_loaded" = 1 ]; then
+		vv_check "modules unload" vv_unload_modules
+	fi
+	for i in "${!vv_setup_bdfs[@]}"; do
+		b=${vv_setup_bdfs[$i]}
+		vv_check "$b given back to ${vv_setup_drvs[$i]:-no driver}" \
+			vv_give_back "$b" "${vv_setup_drvs[$i]}"
+	done
+	vv_tap_end
+}

@@ -55,6 +55,76 @@ static int vmm_group_of(const char *uuid)
 }
 
 /**
+ * vmm_init - empty state for @uuid; every fd closed (-1)
+ * @vmm: state to initialize
+ * @uuid: the mdev's UUID
+ */
+void vmm_init(struct vmm *vmm, const char *uuid)
+{
+	memset(vmm, 0, sizeof(*vmm));
+	vmm->container = -1;
+	vmm->group = -1;
+	vmm->device = -1;
+	vmm->kvm = -1;
+	vmm->vm = -1;
+	snprintf(vmm->uuid, sizeof(vmm->uuid), "%s", uuid);
+}
+
+/**
+ * vmm_group_open - open the mdev's VFIO group and check it is viable
+ * @vmm: state from vmm_init()
+ *
+ * Return: 0 or a negative errno; on error the caller runs vmm_close().
+ */
+int vmm_group_open(struct vmm *vmm)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64];
+	int grp;
+
+	grp = vmm_group_of(vmm->uuid);
+	if (grp < 0)
+		return grp;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", grp);
+	vmm->group = open(path, O_RDWR | O_CLOEXEC);
+	if (vmm->group < 0)
+		return -errno;
+	if (ioctl(vmm->group, VFIO_GROUP_GET_STATUS, &status))
+		return -errno;
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EBUSY;
+	return 0;
+}
+
+/**
+ * vmm_device_open - get the device fd from the group, with its regions
+ * @vmm: state whose group is in a container with an IOMMU set
+ *
+ * Return: 0 or a negative errno; on error the caller runs vmm_close().
+ */
+int vmm_device_open(struct vmm *vmm)
+{
+	unsigned int i;
+	int ret;
+
+	vmm->device = ioctl(vmm->group, VFIO_GROUP_GET_DEVICE_FD, vmm->uuid);
+	if (vmm->device < 0)
+		return -errno;
+	vmm->info.argsz = sizeof(vmm->info);
+	if (ioctl(vmm->device, VFIO_DEVICE_GET_INFO, &vmm->info))
+		return -errno;
+	if (!(vmm->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    vmm->info.num_regions < VFIO_PCI_NUM_REGIONS)
+		return -ENODEV;
+	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
+		ret = vmm_get_region_info(vmm, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
  * vmm_open - open an mdev the way QEMU's vfio-pci does
  * @vmm: state to fill
  * @uuid: the mdev's UUID
@@ -63,23 +133,9 @@ static int vmm_group_of(const char *uuid)
  */
 int vmm_open(struct vmm *vmm, const char *uuid)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[64];
-	unsigned int i;
-	int grp, ret;
+	int ret;
 
-	memset(vmm, 0, sizeof(*vmm));
-	vmm->container = -1;
-	vmm->group = -1;
-	vmm->device = -1;
-	vmm->kvm = -1;
-	vmm->vm = -1;
-	snprintf(vmm->uuid, sizeof(vmm->uuid), "%s", uuid);
-
-	grp = vmm_group_of(uuid);
-	if (grp < 0)
-		return grp;
-
+	vmm_init(vmm, uuid);
 	vmm->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (vmm->container < 0)
 		goto err_errno;
@@ -88,39 +144,16 @@ int vmm_open(struct vmm *vmm, const char *uuid)
 		ret = -ENOTSUP;
 		goto err;
 	}
-
-	snprintf(path, sizeof(path), "/dev/vfio/%d", grp);
-	vmm->group = open(path, O_RDWR | O_CLOEXEC);
-	if (vmm->group < 0)
-		goto err_errno;
-	if (ioctl(vmm->group, VFIO_GROUP_GET_STATUS, &status))
-		goto err_errno;
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		ret = -EBUSY;
+	ret = vmm_group_open(vmm);
+	if (ret)
 		goto err;
-	}
 	if (ioctl(vmm->group, VFIO_GROUP_SET_CONTAINER, &vmm->container))
 		goto err_errno;
 	if (ioctl(vmm->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		goto err_errno;
-
-	vmm->device = ioctl(vmm->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
-	if (vmm->device < 0)
-		goto err_errno;
-
-	vmm->info.argsz = sizeof(vmm->info);
-	if (ioctl(vmm->device, VFIO_DEVICE_GET_INFO, &vmm->info))
-		goto err_errno;
-	if (!(vmm->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
-	    vmm->info.num_regions < VFIO_PCI_NUM_REGIONS) {
-		ret = -ENODEV;
+	ret = vmm_device_open(vmm);
+	if (ret)
 		goto err;
-	}
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		ret = vmm_get_region_info(vmm, i);
-		if (ret)
-			goto err;
-	}
 	return 0;
 
 err_errno:

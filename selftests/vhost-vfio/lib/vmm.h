@@ -88,6 +88,9 @@ struct vmm {
 };
 
 /* VFIO plumbing. */
+void vmm_init(struct vmm *vmm, const char *uuid);
+int vmm_group_open(struct vmm *vmm);
+int vmm_device_open(struct vmm *vmm);
 int vmm_open(struct vmm *vmm, const char *uuid);
 void vmm_close(struct vmm *vmm);
 u64 vmm_region_size(struct vmm *vmm, unsigned int index);

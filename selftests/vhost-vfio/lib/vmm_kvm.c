@@ -164,24 +164,6 @@ int vmm_guest_dma_unmap(struct vmm_guest *g, u64 gpa, u64 size, u64 *done)
 	return 0;
 }
 
-static int vmm_kvm_group_of(const char *uuid)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-	char *end;
-	long grp;
-
-	snprintf(path, sizeof(path), VMM_MDEV_DEVICES "/%s/iommu_group", uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = '\0';
-	grp = strtol(basename(link), &end, 10);
-	if (*end || grp < 0)
-		return -EINVAL;
-	return grp;
-}
-
 /**
  * vmm_open_guest - open an mdev the way QEMU does for a VM
  * @vmm: state to fill
@@ -194,36 +176,16 @@ static int vmm_kvm_group_of(const char *uuid)
  */
 int vmm_open_guest(struct vmm *vmm, const char *uuid, struct vmm_guest *g)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
 	struct kvm_device_attr attr = {
 		.group = KVM_DEV_VFIO_GROUP,
 		.attr = KVM_DEV_VFIO_GROUP_ADD,
 	};
-	char path[64];
-	unsigned int i;
-	int grp, ret;
+	int ret;
 
-	memset(vmm, 0, sizeof(*vmm));
-	vmm->container = -1;
-	vmm->group = -1;
-	vmm->device = -1;
-	vmm->kvm = -1;
-	vmm->vm = -1;
-	snprintf(vmm->uuid, sizeof(vmm->uuid), "%s", uuid);
-
-	grp = vmm_kvm_group_of(uuid);
-	if (grp < 0)
-		return grp;
-	snprintf(path, sizeof(path), "/dev/vfio/%d", grp);
-	vmm->group = open(path, O_RDWR | O_CLOEXEC);
-	if (vmm->group < 0)
-		goto err_errno;
-	if (ioctl(vmm->group, VFIO_GROUP_GET_STATUS, &status))
-		goto err_errno;
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		ret = -EBUSY;
+	vmm_init(vmm, uuid);
+	ret = vmm_group_open(vmm);
+	if (ret)
 		goto err;
-	}
 	if (ioctl(vmm->group, VFIO_GROUP_SET_CONTAINER, &g->container))
 		goto err_errno;
 	if (!g->iommu_set) {
@@ -239,29 +201,14 @@ int vmm_open_guest(struct vmm *vmm, const char *uuid, struct vmm_guest *g)
 	if (vmm->container < 0)
 		goto err_errno;
 
+	/* As QEMU does: KVM knows the group before the device is opened. */
 	attr.addr = (unsigned long)&vmm->group;
 	if (ioctl(g->kvfio, KVM_SET_DEVICE_ATTR, &attr))
 		goto err_errno;
 
-	vmm->device = ioctl(vmm->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
-	if (vmm->device < 0)
-		goto err_errno;
-	vmm->info.argsz = sizeof(vmm->info);
-	if (ioctl(vmm->device, VFIO_DEVICE_GET_INFO, &vmm->info))
-		goto err_errno;
-	if (!(vmm->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
-	    vmm->info.num_regions < VFIO_PCI_NUM_REGIONS) {
-		ret = -ENODEV;
+	ret = vmm_device_open(vmm);
+	if (ret)
 		goto err;
-	}
-	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		struct vfio_region_info *r = &vmm->region[i];
-
-		r->argsz = sizeof(*r);
-		r->index = i;
-		if (ioctl(vmm->device, VFIO_DEVICE_GET_REGION_INFO, r))
-			goto err_errno;
-	}
 	return 0;
 
 err_errno:
