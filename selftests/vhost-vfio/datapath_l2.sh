@@ -24,7 +24,7 @@ DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
 # vv_counter FILE NAME: value of "NAME: value" in FILE.
 vv_counter() { sed -n "s/^$2: //p" "$1"; }
 
-vv_plan 14
+vv_plan 15
 vv_check "modules load, /dev/kvm exists" \
 	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
 vv_check "function $B bound to vhost_vfio_virtio_pci" \
@@ -56,6 +56,9 @@ echo \$d > /sys/bus/virtio/drivers/virtio_net/bind
 ip link set eth0 up
 ip addr add $L2_IP/24 dev eth0
 ping -c 3 -w 30 $L1_IP && echo L2-REBIND-PING-OK
+# A guest kernel warning (taint W) is a failure too; show it.
+dmesg | grep -A 12 -E 'WARNING|BUG' | head -40
+echo "L2-TAINT=\$(cat /proc/sys/kernel/tainted)"
 L2
 vv_l2_initrd "$VV_TMP/l2.cpio.gz" "$VV_TMP/l2-test.sh"
 
@@ -83,6 +86,8 @@ sed 's/^/# L2: /' "$log"
 vv_check "L2 pinged L1 through the mediated function" grep -q '^L2-PING-OK' "$log"
 vv_check "L2 pinged L1 again after a driver rebind (device reset)" \
 	grep -q '^L2-REBIND-PING-OK' "$log"
+vv_check "L2's kernel is not tainted (no warning in the guest)" \
+	grep -q '^L2-TAINT=0' "$log"
 
 wait "$sink_pid"
 vv_log "$(cat "$VV_TMP/sink.txt")"

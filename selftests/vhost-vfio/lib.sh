@@ -101,7 +101,7 @@ vv_run_l2() {
 		-smp 1 -m 384M -display none -vga none -monitor none -no-reboot \
 		-serial "file:$log" -net none \
 		-kernel "/boot/vmlinuz-$VV_KVER" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 quiet no_timer_check" "$@" < /dev/null
+		-append "console=ttyS0 panic=-1 quiet no_timer_check noxsave" "$@" < /dev/null
 	grep -q '^L2-TEST-EXIT=0' "$log"
 }
 
