@@ -56,27 +56,14 @@ FIXTURE(hostile) {
 
 FIXTURE_SETUP(hostile)
 {
-	struct vfio_irq_info irq;
 	int ret;
 
 	self->bdf = vmm_env_bdf("VV_BDF");
 	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ret = vmm_open(&self->vmm, self->uuid);
-	if (!ret)
-		ret = vmm_virtio_locate(&self->vmm);
-	if (!ret)
-		ret = vmm_irq_info(&self->vmm, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
-	if (!ret)
-		ret = mdev_attr_u64(self->uuid, "offered_features",
-				    &self->offered);
-	if (ret) {
-		vmm_close(&self->vmm);
-		mdev_remove(self->uuid);
-	}
+	ret = vmm_open_mdev(&self->vmm, self->bdf, self->uuid, &self->nvec,
+			    &self->offered);
 	ASSERT_EQ(0, ret) TH_LOG("setup: %s", strerror(-ret));
 	self->open = true;
-	self->nvec = irq.count;
 	self->nq = vmm_vio_num_queues(&self->vmm);
 }
 
@@ -1895,21 +1882,10 @@ static int attr_write_raw(const char *uuid, const char *name, const void *buf,
 			  size_t len)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd, ret = 0;
 
 	if (mdev_attr_path(path, sizeof(path), uuid, name))
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != len)
-		ret = -EIO;
-	close(fd);
-	return ret;
+	return sysfs_write_buf(path, buf, len);
 }
 
 struct attr_snap {

@@ -32,28 +32,20 @@ FIXTURE(vio) {
 
 FIXTURE_SETUP(vio)
 {
-	struct vfio_irq_info irq;
 	int ret;
 
 	self->bdf = vmm_env_bdf("VV_BDF");
 	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ret = vmm_open(&self->vmm, self->uuid);
-	if (!ret)
-		ret = vmm_virtio_locate(&self->vmm);
-	if (!ret)
-		ret = vmm_irq_info(&self->vmm, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
-	if (!ret)
-		ret = mdev_attr_u64(self->uuid, "offered_features",
-				    &self->offered);
-	if (!ret)
+	ret = vmm_open_mdev(&self->vmm, self->bdf, self->uuid, &self->nvec,
+			    &self->offered);
+	if (!ret) {
 		ret = mdev_attr_u64(self->uuid, "vf_features", &self->vf);
-	if (ret) {
-		vmm_close(&self->vmm);
-		mdev_remove(self->uuid);
+		if (ret) {
+			vmm_close(&self->vmm);
+			mdev_remove(self->uuid);
+		}
 	}
 	ASSERT_EQ(0, ret) TH_LOG("setup: %s", strerror(-ret));
-	self->nvec = irq.count;
 	self->open = true;
 }
 

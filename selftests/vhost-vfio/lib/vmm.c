@@ -164,6 +164,42 @@ err:
 }
 
 /**
+ * vmm_open_mdev - create an mdev on @bdf and open it as a guest driver sees it
+ * @vmm: state to fill
+ * @bdf: parent function, bound to the backend
+ * @uuid: receives the new mdev's UUID
+ * @nvec: receives the MSI-X vector count (GET_IRQ_INFO)
+ * @offered: receives offered_features from sysfs
+ *
+ * Return: 0, or a negative errno with the device closed and the mdev
+ * removed again.
+ */
+int vmm_open_mdev(struct vmm *vmm, const char *bdf, char *uuid, u16 *nvec,
+		  u64 *offered)
+{
+	struct vfio_irq_info irq;
+	int ret;
+
+	ret = mdev_create(bdf, uuid);
+	if (ret)
+		return ret;
+	ret = vmm_open(vmm, uuid);
+	if (!ret)
+		ret = vmm_virtio_locate(vmm);
+	if (!ret)
+		ret = vmm_irq_info(vmm, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
+	if (!ret)
+		ret = mdev_attr_u64(uuid, "offered_features", offered);
+	if (ret) {
+		vmm_close(vmm);
+		mdev_remove(uuid);
+		return ret;
+	}
+	*nvec = irq.count;
+	return 0;
+}
+
+/**
  * vmm_close - close device, group and container (safe to call twice)
  * @vmm: state from vmm_open()
  */
@@ -580,14 +616,26 @@ int sysfs_read(const char *path, char *buf, size_t size)
  */
 int sysfs_write(const char *path, const char *val)
 {
-	size_t len = strlen(val);
+	return sysfs_write_buf(path, val, strlen(val));
+}
+
+/**
+ * sysfs_write_buf - write @len bytes (NUL bytes included) in one write()
+ * @path: sysfs file
+ * @buf: bytes to write
+ * @len: how many
+ *
+ * Return: 0, or a negative errno (-EIO for a short write).
+ */
+int sysfs_write_buf(const char *path, const void *buf, size_t len)
+{
 	ssize_t n;
 	int fd, ret = 0;
 
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = write(fd, val, len);
+	n = write(fd, buf, len);
 	if (n < 0)
 		ret = -errno;
 	else if ((size_t)n != len)

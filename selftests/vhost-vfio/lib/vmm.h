@@ -92,6 +92,8 @@ void vmm_init(struct vmm *vmm, const char *uuid);
 int vmm_group_open(struct vmm *vmm);
 int vmm_device_open(struct vmm *vmm);
 int vmm_open(struct vmm *vmm, const char *uuid);
+int vmm_open_mdev(struct vmm *vmm, const char *bdf, char *uuid, u16 *nvec,
+		  u64 *offered);
 void vmm_close(struct vmm *vmm);
 u64 vmm_region_size(struct vmm *vmm, unsigned int index);
 int vmm_region_read(struct vmm *vmm, unsigned int index, u64 off, void *buf,
@@ -195,6 +197,7 @@ u8 vmm_vio_negotiate(struct vmm *vmm, u64 features);
 /* sysfs. */
 int sysfs_read(const char *path, char *buf, size_t size);
 int sysfs_write(const char *path, const char *val);
+int sysfs_write_buf(const char *path, const void *buf, size_t len);
 int sysfs_read_u64(const char *path, u64 *val);
 int mdev_type_path(char *buf, size_t size, const char *bdf, const char *attr);
 int mdev_attr_path(char *buf, size_t size, const char *uuid, const char *attr);
