@@ -128,7 +128,33 @@ struct vv_builder {
 	phys_addr_t pa;
 	u64 npages;
 	struct page **pages;
+	/* Pages VFIO refused (not DMA-mapped, or read-only), merged. */
+	struct vhost_vfio_range *holes;
+	unsigned int nr_holes;
+	unsigned int cap_holes;
 };
+
+static int vv_hole_add(struct vv_builder *b, u64 iova)
+{
+	struct vhost_vfio_range *h = b->nr_holes ? &b->holes[b->nr_holes - 1] :
+				     NULL;
+
+	if (h && h->iova + (h->npages << PAGE_SHIFT) == iova) {
+		h->npages++;
+		return 0;
+	}
+	if (b->nr_holes == b->cap_holes) {
+		unsigned int cap = max(16U, 2 * b->cap_holes);
+
+		h = krealloc_array(b->holes, cap, sizeof(*h), GFP_KERNEL);
+		if (!h)
+			return -ENOMEM;
+		b->holes = h;
+		b->cap_holes = cap;
+	}
+	b->holes[b->nr_holes++] = (struct vhost_vfio_range){ iova, 1 };
+	return 0;
+}
 
 static int vv_builder_flush(struct vhost_vfio_dev *vd, struct vv_builder *b)
 {
@@ -167,6 +193,10 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 					ret = vv_pin_range(vd, b,
 							   cur + ((u64)(n / 2) << PAGE_SHIFT),
 							   n - n / 2);
+				if (ret)
+					return ret;
+			} else {
+				ret = vv_hole_add(b, cur);
 				if (ret)
 					return ret;
 			}
@@ -272,6 +302,9 @@ static void vv_mirror_teardown_locked(struct vhost_vfio_dev *vd)
 	struct vhost_vfio_run *r, *tmp;
 
 	vd->mirror.valid = false;
+	kfree(vd->mirror.holes);
+	vd->mirror.holes = NULL;
+	vd->mirror.nr_holes = 0;
 	list_for_each_entry_safe(r, tmp, &vd->mirror.runs, node) {
 		vv_run_unmap(vd, r);
 		vv_unpin(vd, r->iova, r->npages);
@@ -308,6 +341,30 @@ void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd)
 		kvm_put_kvm(kvm);
 }
 
+/*
+ * 6.1 tells an emulated-IOMMU device about unmaps only, so pages the VMM
+ * DMA-mapped after the last build are found by trying the holes again.
+ */
+static int vv_fill_holes(struct vhost_vfio_dev *vd, struct vv_builder *b)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < m->nr_holes && !ret; i++) {
+		ret = vv_pin_range(vd, b, m->holes[i].iova, m->holes[i].npages);
+		if (!ret)
+			ret = vv_builder_flush(vd, b);
+	}
+	if (ret)
+		return ret;
+	kfree(m->holes);
+	m->holes = b->holes;
+	m->nr_holes = b->nr_holes;
+	b->holes = NULL;
+	return 0;
+}
+
 /**
  * vhost_vfio_mirror_build - (re)build the mirror from the VM's memslots
  * @vd: mediated device, lock held; the VF is not running (no DRIVER_OK)
@@ -336,21 +393,25 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 		ret = n;
 		goto out_log;
 	}
-	if (m->valid && m->gen == gen) {
-		/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
-		m->reuses++;
-		kfree(ranges);
-		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,
-					      m->pinned_pages, 0, true);
-		mutex_unlock(&m->lock);
-		return 0;
-	}
 	b.pages = kmalloc_array(VFIO_PIN_PAGES_MAX_ENTRIES, sizeof(*b.pages),
 				GFP_KERNEL);
 	if (!b.pages) {
 		why = "out of memory";
 		ret = -ENOMEM;
 		goto out_free;
+	}
+	if (m->valid && m->gen == gen) {
+		/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
+		ret = vv_fill_holes(vd, &b);
+		if (ret)
+			goto out_pin_failed;
+		m->reuses++;
+		kfree(ranges);
+		kfree(b.pages);
+		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,
+					      m->pinned_pages, 0, true);
+		mutex_unlock(&m->lock);
+		return 0;
 	}
 
 	vv_mirror_teardown_locked(vd);
@@ -362,13 +423,8 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 		if (ret)
 			break;
 	}
-	if (ret == -ENOMEM) {
-		why = "pinning guest memory failed with -ENOMEM (RLIMIT_MEMLOCK of the VMM?)";
-		goto out_teardown;
-	} else if (ret) {
-		why = "IOMMU mapping failed";
-		goto out_teardown;
-	}
+	if (ret)
+		goto out_pin_failed;
 	if (!m->pinned_pages) {
 		why = "no guest memory is DMA-mapped in the VFIO container";
 		ret = -ENOENT;
@@ -376,7 +432,12 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	}
 	m->builds++;
 	m->build_ns = local_clock() - start;
+	/* Reusable; the holes are tried again then (vv_fill_holes()). */
 	m->valid = true;
+	kfree(m->holes);
+	m->holes = b.holes;
+	m->nr_holes = b.nr_holes;
+	b.holes = NULL;
 	m->gen = gen;
 	kfree(ranges);
 	kfree(b.pages);
@@ -385,12 +446,17 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	mutex_unlock(&m->lock);
 	return 0;
 
+out_pin_failed:
+	why = ret == -ENOMEM ?
+	      "pinning guest memory failed with -ENOMEM (RLIMIT_MEMLOCK of the VMM?)" :
+	      "IOMMU mapping failed";
 out_teardown:
 	/* Pinned pages not yet flushed into a run. */
 	if (b.npages)
 		vv_unpin(vd, b.iova, b.npages);
 	vv_mirror_teardown_locked(vd);
 out_free:
+	kfree(b.holes);
 	kfree(ranges);
 	kfree(b.pages);
 out_log:

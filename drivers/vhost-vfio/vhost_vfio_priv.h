@@ -166,8 +166,16 @@ struct vhost_vfio_irq {
  * @valid: the mirror is complete for memslot generation @gen
  * @gen: memslot generation the mirror was built from
  */
+/* A run of guest pages by IOVA, e.g. a hole VFIO refused to pin. */
+struct vhost_vfio_range {
+	u64 iova;
+	u64 npages;
+};
+
 struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
+	struct vhost_vfio_range *holes;	/* memslot pages not DMA-mapped */
+	unsigned int nr_holes;
 	struct kvm *kvm;
 	struct list_head runs;
 	int prot;
