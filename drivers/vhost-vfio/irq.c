@@ -286,11 +286,6 @@ static int vv_set_msix(struct vhost_vfio_dev *vd, struct vfio_irq_set *hdr,
 	const u8 *bools = data;
 	u32 i;
 
-	/* vfio-pci has no mask/unmask for MSI-X either. */
-	if ((hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) !=
-	    VFIO_IRQ_SET_ACTION_TRIGGER)
-		return -EINVAL;
-
 	if (!hdr->count) {
 		if (dtype != VFIO_IRQ_SET_DATA_NONE)
 			return -EINVAL;
@@ -319,10 +314,6 @@ static int vv_set_req(struct vhost_vfio_dev *vd, struct vfio_irq_set *hdr,
 	u32 dtype = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
 	struct eventfd_ctx *trigger;
 	s32 fd;
-
-	if ((hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) !=
-	    VFIO_IRQ_SET_ACTION_TRIGGER)
-		return -EINVAL;
 
 	if (!hdr->count) {
 		if (dtype != VFIO_IRQ_SET_DATA_NONE)
@@ -375,6 +366,11 @@ long vhost_vfio_ioctl_set_irqs(struct vhost_vfio_dev *vd, void __user *arg)
 						 VFIO_PCI_NUM_IRQS, &data_size);
 	if (ret)
 		return ret;
+
+	/* MSI-X and the request irq only trigger: no mask/unmask (as vfio-pci). */
+	if ((hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) !=
+	    VFIO_IRQ_SET_ACTION_TRIGGER)
+		return -EINVAL;
 
 	if (data_size) {
 		data = memdup_user(arg + minsz, data_size);
