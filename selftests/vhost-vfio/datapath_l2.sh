@@ -35,19 +35,10 @@ vv_log "vf_features: $(cat "$MDEV/vf_features") offered: $(cat "$MDEV/offered_fe
 vv_check "doorbell page is mapped, not trapped" \
 	grep -qx mapped "$MDEV/doorbell_mode"
 
-ifname=$(vv_netdev_of "$A")
-ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
-rm -f "$VV_TMP/rx.bin"
-"$VV_BIN/tcp_sink" "$PORT" "$VV_TMP/rx.bin" 300 > "$VV_TMP/sink.txt" &
-sink_pid=$!
+vv_traffic_begin "$A" "$L1_IP" "$PORT"
 
-cat > "$VV_TMP/l2-test.sh" <<L2
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP && echo L2-PING-OK
-dd if=/dev/urandom of=/tmp/tx.bin bs=1024 count=$SIZE_KB 2>/dev/null
-echo "L2-MD5=\$(md5sum /tmp/tx.bin | cut -d' ' -f1)"
-nc -w 5 $L1_IP $PORT < /tmp/tx.bin && echo L2-SEND-OK
+vv_l2_send_lines "$L1_IP" "$L2_IP" "$PORT" "$SIZE_KB" > "$VV_TMP/l2-test.sh"
+cat >> "$VV_TMP/l2-test.sh" <<L2
 # Reset and re-initialize the device: the mirror must be reused, the
 # doorbell and interrupts must work again.
 d=\$(basename \$(readlink -f /sys/class/net/eth0/device))
@@ -89,13 +80,8 @@ vv_check "L2 pinged L1 again after a driver rebind (device reset)" \
 vv_check "L2's kernel is not tainted (no warning in the guest)" \
 	grep -q '^L2-TAINT=0' "$log"
 
-wait "$sink_pid"
-vv_log "$(cat "$VV_TMP/sink.txt")"
-tx=$(sed -n 's/^L2-MD5=\([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r')
-rx=$(md5sum "$VV_TMP/rx.bin" | cut -d' ' -f1)
-vv_log "sent md5 $tx, received md5 $rx, $(stat -c %s "$VV_TMP/rx.bin") bytes"
 vv_check "bulk transfer L2->L1 arrived intact (${SIZE_KB} KiB)" \
-	test -n "$tx" -a "$tx" = "$rx"
+	vv_traffic_intact "$log"
 
 after=$VV_TMP/counters-after.txt
 cat "$DBG" > "$after"

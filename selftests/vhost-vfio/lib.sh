@@ -241,3 +241,44 @@ vv_teardown_functions() {
 	done
 	vv_tap_end
 }
+
+# --- L1 <-> L2 traffic, shared by the passthrough baseline and the mdev ---
+
+# vv_traffic_begin BDF L1_IP PORT: bring up the L1 peer on BDF's virtio_net
+# interface and start a TCP sink for one transfer (pid in vv_sink_pid).
+vv_traffic_begin() {
+	local ifname
+	vv_sink_pid=
+	ifname=$(vv_netdev_of "$1") || return 1
+	# replace: an earlier test in the same VM may have set it up already.
+	ip addr replace "$2/24" dev "$ifname" && ip link set "$ifname" up || return 1
+	rm -f "$VV_TMP/rx.bin"
+	"$VV_BIN/tcp_sink" "$3" "$VV_TMP/rx.bin" 300 > "$VV_TMP/sink.txt" &
+	vv_sink_pid=$!
+}
+
+# vv_l2_send_lines L1_IP L2_IP PORT SIZE_KB: the nested guest's part, to put
+# in its test script: ping L1, send SIZE_KB of random data, print its MD5.
+vv_l2_send_lines() {
+	cat <<L2
+ip link set eth0 up
+ip addr add $2/24 dev eth0
+ping -c 3 -w 30 $1 && echo L2-PING-OK
+dd if=/dev/urandom of=/tmp/tx.bin bs=1024 count=$4 2>/dev/null
+echo "L2-MD5=\$(md5sum /tmp/tx.bin | cut -d' ' -f1)"
+nc -w 5 $1 $3 < /tmp/tx.bin && echo L2-SEND-OK
+L2
+}
+
+# vv_traffic_intact L2_LOG: wait for the sink; succeed if what arrived has
+# the MD5 the guest printed.
+vv_traffic_intact() {
+	local tx rx
+	[ -n "${vv_sink_pid:-}" ] || return 1
+	wait "$vv_sink_pid"
+	vv_log "$(cat "$VV_TMP/sink.txt")"
+	tx=$(sed -n 's/^L2-MD5=\([0-9a-f]*\).*/\1/p' "$1" | tr -d '\r')
+	rx=$(md5sum "$VV_TMP/rx.bin" | cut -d' ' -f1)
+	vv_log "sent md5 $tx, received md5 $rx, $(stat -c %s "$VV_TMP/rx.bin") bytes"
+	[ -n "$tx" ] && [ "$tx" = "$rx" ]
+}

@@ -18,20 +18,9 @@ vv_check "deps load (vfio-pci, kvm_amd) and /dev/kvm exists" \
 	bash -c 'modprobe -a vfio-pci kvm_amd virtio_net && test -c /dev/kvm'
 vv_check "function $B bound to vfio-pci" vv_bind "$B" vfio-pci
 
-ifname=$(vv_netdev_of "$A")
-ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
-rm -f "$VV_TMP/rx.bin"
-"$VV_BIN/tcp_sink" "$PORT" "$VV_TMP/rx.bin" 300 > "$VV_TMP/sink.txt" &
-sink_pid=$!
+vv_traffic_begin "$A" "$L1_IP" "$PORT"
 
-cat > "$VV_TMP/l2-test.sh" <<L2
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP && echo L2-PING-OK
-dd if=/dev/urandom of=/tmp/tx.bin bs=1024 count=$SIZE_KB 2>/dev/null
-echo "L2-MD5=\$(md5sum /tmp/tx.bin | cut -d' ' -f1)"
-nc -w 5 $L1_IP $PORT < /tmp/tx.bin && echo L2-SEND-OK
-L2
+vv_l2_send_lines "$L1_IP" "$L2_IP" "$PORT" "$SIZE_KB" > "$VV_TMP/l2-test.sh"
 vv_l2_initrd "$VV_TMP/l2.cpio.gz" "$VV_TMP/l2-test.sh"
 log=$VV_OUT/l2-baseline.log
 if vv_run_l2 "$log" "$VV_TMP/l2.cpio.gz" 240 -device "vfio-pci,host=$B"; then
@@ -42,10 +31,5 @@ fi
 sed 's/^/# L2: /' "$log"
 vv_check "L2 pinged L1 over the passed-through function" grep -q '^L2-PING-OK' "$log"
 
-wait "$sink_pid"
-vv_log "$(cat "$VV_TMP/sink.txt")"
-tx=$(sed -n 's/^L2-MD5=\([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r')
-rx=$(md5sum "$VV_TMP/rx.bin" | cut -d' ' -f1)
-vv_log "sent md5 $tx, received md5 $rx, $(stat -c %s "$VV_TMP/rx.bin") bytes"
-vv_check "bulk transfer L2->L1 arrived intact (${SIZE_KB} KiB)" test -n "$tx" -a "$tx" = "$rx"
+vv_check "bulk transfer L2->L1 arrived intact (${SIZE_KB} KiB)" vv_traffic_intact "$log"
 vv_exit

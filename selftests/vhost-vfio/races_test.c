@@ -250,6 +250,18 @@ static int dev_fd(struct race *r)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Keep *fd open: reopen it if it was closed; false (and counted) on failure. */
+static bool dev_fd_keep(struct race *r, int *fd, const char *what)
+{
+	if (*fd >= 0)
+		return true;
+	*fd = dev_fd(r);
+	if (*fd >= 0)
+		return true;
+	bad(r, what, *fd);
+	return false;
+}
+
 static int rd(int fd, struct vmm *layout, unsigned int idx, u64 off,
 	      void *buf, size_t len)
 {
@@ -334,13 +346,8 @@ static void *t_io_reopen(void *arg)
 	int fd = -1;
 
 	while (!stopped(r)) {
-		if (fd < 0) {
-			fd = dev_fd(r);
-			if (fd < 0) {
-				bad(r, "GET_DEVICE_FD (reopen)", fd);
-				continue;
-			}
-		}
+		if (!dev_fd_keep(r, &fd, "GET_DEVICE_FD (reopen)"))
+			continue;
 		region_io(r, fd, k++);
 		if (!(k % (1 + w->id * 3))) {
 			close(fd);
@@ -612,13 +619,8 @@ static void *t_reset_close(void *arg)
 	int fd = -1;
 
 	while (!stopped(r)) {
-		if (fd < 0) {
-			fd = dev_fd(r);
-			if (fd < 0) {
-				bad(r, "GET_DEVICE_FD", fd);
-				continue;
-			}
-		}
+		if (!dev_fd_keep(r, &fd, "GET_DEVICE_FD"))
+			continue;
 		if (ioctl(fd, VFIO_DEVICE_RESET))
 			bad(r, "VFIO_DEVICE_RESET", -errno);
 		if (!(++k % 4)) {
