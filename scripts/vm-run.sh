@@ -84,8 +84,8 @@ done
 printf '%q ' "$@" > "$out/cmd.sh"
 echo >> "$out/cmd.sh"
 
-append="console=ttyS0 panic=-1 intel_iommu=on iommu=pt no_timer_check"
-append="$append loglevel=4 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
+append="console=ttyS0 panic=-1 intel_iommu=on iommu=pt no_timer_check softlockup_all_cpu_backtrace=1"
+append="$append loglevel=5 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
 
 qemu_pid=""
 cleanup() {
@@ -105,9 +105,26 @@ timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	"${nic_args[@]}" < /dev/null 2>&1 > >(tee "$out/console.log" |
 		if [ "$quiet" = 1 ]; then cat > /dev/null; else cat; fi) &
 qemu_pid=$!
+# A wedged L1 (soft lockup, panic) never reports a status: stop it a minute
+# after the first report (time for the other CPUs' backtraces) instead of
+# waiting for the timeout.
+(
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if grep -a -q -E 'BUG: soft lockup|Kernel panic' "$out/console.log" 2>/dev/null; then
+			sleep 60 < /dev/null > /dev/null 2>&1
+			echo "vm-run: L1 is wedged (see $out/console.log); stopping it" >&2
+			kill "$qemu_pid" 2>/dev/null
+			break
+		fi
+		sleep 5 < /dev/null > /dev/null 2>&1
+	done
+) &
+watch_pid=$!
 wait $qemu_pid
 qemu_rc=$?
 qemu_pid=""
+kill "$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
 set -e
 sleep 0.2
 
