@@ -16,7 +16,7 @@ set -euo pipefail
 PKGS="build-essential gcc make kmod sparse linux-image-amd64 linux-headers-amd64
       linux-source-6.1 qemu-system-x86 busybox-static cpio iproute2
       iputils-ping pciutils uuid-runtime mdevctl xz-utils dkms python3
-      libvirt-clients python3-docutils"
+      libvirt-clients python3-docutils inotify-tools"
 SRC=/usr/src/linux-source-6.1
 
 missing=""

@@ -13,8 +13,11 @@ Boots L1: q35 + emulated intel-iommu, the build host's / as a read-only 9p
 root with a tmpfs overlay, and virtio-net-pci functions (disable-legacy=on,
 iommu_platform=on) on one QEMU hub at 0000:00:10.0, 0000:00:11.0, ...
 COMMAND runs as root in L1 with the project as working directory; the
-environment has VV_NICS (the functions' BDFs, in order), VV_OUT (a writable
-directory shared with the build host), VV_PROJECT and VV_KVER.
+environment has VV_NICS (the functions' BDFs, in order), VV_NIC_IDS (their
+QEMU device ids, vf0 vf1 ...), VV_OUT (a writable directory shared with the
+build host), VV_PROJECT, VV_KVER and, when inotifywait is installed,
+VV_HOST_REQ: a directory where L1 asks the host to act on the functions
+(scripts/vm/host-request.sh, e.g. pull a function's cable).
 
 options:
   --nics N            number of virtio-net functions (default 2)
@@ -64,7 +67,7 @@ if [ ! -f "$initrd" ] || [ "$initrd" -ot "$top/scripts/vm/l1-init" ]; then
 		virtio_pci 9pnet_virtio 9p overlay
 fi
 
-bdfs=""
+bdfs="" ids=""
 nic_args=()
 for ((i = 0; i < nics; i++)); do
 	slot=$((0x10 + i))
@@ -72,14 +75,22 @@ for ((i = 0; i < nics; i++)); do
 	opts="disable-legacy=on,iommu_platform=on,ats=on"
 	opts="$opts,mac=52:54:00:00:10:$(printf '%02x' $i),addr=$(printf '0x%02x' $slot)"
 	[ -n "${nic_opts[$i]:-}" ] && opts="$opts,${nic_opts[$i]}"
-	nic_args+=(-netdev "hubport,id=n$i,hubid=0" -device "virtio-net-pci,netdev=n$i,$opts")
+	nic_args+=(-netdev "hubport,id=n$i,hubid=0" -device "virtio-net-pci,id=vf$i,netdev=n$i,$opts")
+	ids="$ids vf$i"
 done
+
+# Requests from L1 tests to the machine playing the hardware (link state,
+# scripts/vm/host-request.sh), over QMP; needs inotifywait.
+qmpdir=$(mktemp -d)
+mkdir -p "$out/host-req"
 
 {
 	echo "export VV_NICS='${bdfs# }'"
 	echo "export VV_OUT='$out'"
 	echo "export VV_PROJECT='$top'"
 	echo "export VV_KVER='$kver'"
+	echo "export VV_NIC_IDS='${ids# }'"
+	command -v inotifywait > /dev/null && echo "export VV_HOST_REQ='$out/host-req'"
 } > "$out/env"
 printf '%q ' "$@" > "$out/cmd.sh"
 echo >> "$out/cmd.sh"
@@ -87,9 +98,14 @@ echo >> "$out/cmd.sh"
 append="console=ttyS0 panic=-1 intel_iommu=on iommu=pt no_timer_check softlockup_all_cpu_backtrace=1"
 append="$append loglevel=5 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
 
-qemu_pid=""
+qemu_pid="" req_pid=""
 cleanup() {
 	[ -n "$qemu_pid" ] && kill -9 "$qemu_pid" 2>/dev/null || true
+	if [ -n "$req_pid" ]; then
+		pkill -P "$req_pid" 2>/dev/null
+		kill "$req_pid" 2>/dev/null
+	fi
+	rm -rf "$qmpdir"
 }
 trap cleanup EXIT INT TERM
 
@@ -98,6 +114,7 @@ set +e
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	-M q35,kernel-irqchip=split -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
 	-display none -vga none -monitor none -serial stdio -no-reboot \
+	-qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" \
 	-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -105,6 +122,10 @@ timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	"${nic_args[@]}" < /dev/null 2>&1 > >(tee "$out/console.log" |
 		if [ "$quiet" = 1 ]; then cat > /dev/null; else cat; fi) &
 qemu_pid=$!
+if command -v inotifywait > /dev/null; then
+	"$top/scripts/vm/host-request.sh" "$out/host-req" "$qmpdir/qmp.sock" &
+	req_pid=$!
+fi
 # A wedged L1 (soft lockup, panic) never reports a status: stop it a minute
 # after the first report (time for the other CPUs' backtraces) instead of
 # waiting for the timeout.

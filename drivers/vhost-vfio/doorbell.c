@@ -30,6 +30,16 @@
 
 static struct vfsmount *vv_db_mnt;
 
+/*
+ * Read at each open: an operator can trap every kick of the mdevs opened
+ * from now on (to compare the cost of an exit per kick, or to rule the
+ * mapping out while debugging a VF) without reloading the module.
+ */
+static bool map_doorbells = true;
+module_param(map_doorbells, bool, 0644);
+MODULE_PARM_DESC(map_doorbells,
+		 "Let VMMs map the VF's doorbell pages (default Y); N traps every kick of devices opened afterwards");
+
 static int vv_db_init_fs_context(struct fs_context *fc)
 {
 	return init_pseudo(fc, VV_DB_FS_MAGIC) ? 0 : -ENOMEM;
@@ -78,6 +88,8 @@ const char *vhost_vfio_doorbell_check(struct vhost_vfio_dev *vd)
 	phys_addr_t pa;
 	u64 len;
 
+	if (!READ_ONCE(map_doorbells))
+		return "map_doorbells module parameter is N";
 	if (!vf->ops->notify_map_check)
 		return "backend cannot vouch for the notify page layout";
 	if (vf->ops->notify_map_check(vf->priv, &reason))

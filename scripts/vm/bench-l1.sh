@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Network benchmark inside L1: the same nested guest (L2) workload over
-# function B given to L2 (a) through a vhost-vfio mdev and (b) by plain
-# vfio-pci passthrough, with function A in L1 as the peer.  Prints the
-# numbers side by side with their ratio, then the DMA mirror build
+# function B given to L2 (a) by plain vfio-pci passthrough, (b) through a
+# vhost-vfio mdev and (c) the same with its doorbells trapped, with
+# function A in L1 as the peer.  Prints the numbers side by side with their
+# ratios, then the DMA mirror build
 # benchmark (bench-mirror-l1.sh).  Asserts nothing about time.
 set -u
 # shellcheck disable=SC1091
@@ -80,16 +81,33 @@ kill "$(cat "$VV_TMP/sampler.pid")" 2> /dev/null
 [ -r "$counters" ] && sed 's/^/mdev counter /' "$counters" >> "$out"
 echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
 
-# Side by side; ratio = mdev / passthrough (latency: lower is better).
+# The same mdev path with every kick trapped (map_doorbells=N): what the
+# mapped doorbell page saves.
+echo "# bench: $B as a vhost-vfio mdev, doorbells trapped"
+echo N > /sys/module/vhost_vfio/parameters/map_doorbells
+uuid=$(cat /proc/sys/kernel/random/uuid)
+echo "$uuid" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
+run_mode trapped "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid"
+echo "# trapped kicks forwarded by the driver: $(sed -n 's/^bar2_notify_writes: //p' \
+	"/sys/kernel/debug/vhost_vfio/$uuid/counters")"
+echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
+echo Y > /sys/module/vhost_vfio/parameters/map_doorbells
+
+# Side by side; ratios to passthrough (latency: lower is better).
 awk '
+	function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2f", a / b) : "n/a" }
+	function cell(v) { return v == "" ? "-" : v }
 	$1 == "passthrough" { pt[$2] = $3; order[n++] = $2 }
 	$1 == "mdev" && $2 != "counter" { md[$2] = $3 }
+	$1 == "trapped" { tr[$2] = $3 }
 	END {
-		printf "%-14s %14s %14s %10s\n", "metric", "passthrough", "mdev", "mdev/pt"
+		printf "%-14s %12s %12s %8s %12s %8s\n", "metric", "passthrough",
+		       "mdev", "mdev/pt", "trapped", "trap/pt"
 		for (i = 0; i < n; i++) {
 			k = order[i]
-			r = (pt[k] + 0 > 0 && md[k] != "") ? sprintf("%.2f", md[k] / pt[k]) : "n/a"
-			printf "%-14s %14s %14s %10s\n", k, pt[k] == "" ? "-" : pt[k], md[k] == "" ? "-" : md[k], r
+			printf "%-14s %12s %12s %8s %12s %8s\n", k, cell(pt[k]),
+			       cell(md[k]), ratio(md[k], pt[k]), cell(tr[k]),
+			       ratio(tr[k], pt[k])
 		}
 	}' "$out" | tee "$VV_OUT/bench-table.txt"
 grep '^mdev counter' "$out" | sed 's/^mdev counter /# mdev counter: /'

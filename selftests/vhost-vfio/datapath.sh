@@ -4,7 +4,9 @@
 # The userspace data path (datapath_test): one mini-VMM with a KVM VM opens
 # mdevs on functions 0 and 1 of VV_NICS, which share the QEMU hub, and
 # exchanges frames between them through mapped doorbells, MSI-X eventfds
-# and the DMA mirror.  Both functions are given back at the end.
+# and the DMA mirror; then again with vhost_vfio's map_doorbells=N, where
+# every kick must go through the driver's trapped BAR2 path.  Both functions
+# are given back at the end.
 . "$(dirname "$0")/lib.sh"
 
 set -u
@@ -15,8 +17,17 @@ vv_mount_debugfs
 
 dmesg_mark=$(dmesg | wc -l)
 export VV_BDF=$A VV_BDF2=$B
+# Function B's QEMU id, for the host to pull its cable (link_change_interrupt).
+read -r _ VV_LINK_ID _ <<< "${VV_NIC_IDS:-}"
+export VV_LINK_ID
 vv_run_ksft datapath "$VV_BIN/datapath_test"
 # Evidence of the isolation case, if the IOMMU logged the fault.
 dmesg | tail -n +"$((dmesg_mark + 1))" | grep -m5 -E 'DMAR|DMA mirror' | sed 's/^/# dmesg: /'
+
+param=/sys/module/vhost_vfio/parameters/map_doorbells
+vv_check "map_doorbells set to N at run time" bash -c "echo N > $param && grep -qx N $param"
+VV_DOORBELL=trapped vv_run_ksft "datapath, trapped doorbells" \
+	"$VV_BIN/datapath_test"
+echo Y > "$param"
 
 vv_teardown_functions

@@ -9,9 +9,13 @@
  *
  * Environment: VV_BDF and VV_BDF2, two functions bound to
  * vhost_vfio_virtio_pci with no mdev (the fixture creates and removes one
- * on each).
+ * on each).  VV_DOORBELL=trapped: the doorbells must not be mappable
+ * (vhost_vfio's map_doorbells=N) and kicks are written to BAR2 instead;
+ * the driver must count each of them.  VV_HOST_REQ and VV_LINK_ID: where to
+ * ask the host to pull function VV_BDF2's cable (scripts/vm-run.sh).
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include <linux/if_ether.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
 
 #include <kselftest_harness.h>
 
@@ -47,7 +52,10 @@
 #define WAIT_MS		5000
 #define QUIET_MS	1000
 #define FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) | \
-			 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM))
+			 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
+			 BIT_ULL(VIRTIO_NET_F_STATUS))
+#define CONFIG_VECTOR	2
+#define LINK_WAIT_MS	30000
 
 static const unsigned int sizes[] = { 60, 61, 64, 128, 511, 512, 1000, 1514 };
 
@@ -74,6 +82,14 @@ FIXTURE(dp) {
 	bool guest;
 	struct nic nic[2];
 };
+
+/* The run expects trapped doorbells (VV_DOORBELL=trapped). */
+static bool trapped(void)
+{
+	const char *mode = getenv("VV_DOORBELL");
+
+	return mode && !strcmp(mode, "trapped");
+}
 
 static void nic_close(struct nic *n)
 {
@@ -114,9 +130,12 @@ static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
 		return fail(why, wlen, ret, "SET_IRQS eventfds on vectors 0, 1");
 	if (!n->db) {
 		n->db = vmm_doorbell_map(&n->vmm, &n->db_off, &n->db_len);
-		if (!n->db)
+		if (!n->db && !trapped())
 			return fail(why, wlen, -ENXIO,
 				    "mmap of the BAR2 doorbell area");
+		if (n->db && trapped())
+			return fail(why, wlen, -EEXIST,
+				    "BAR2 doorbells mappable, trapped expected");
 	}
 
 	n->features = vmm_vio_device_features(&n->vmm) & FEATURES;
@@ -189,7 +208,8 @@ static void bring_up(struct __test_metadata *_metadata,
 		/* Each mirror holds exactly the guest RAM. */
 		ASSERT_EQ(GUEST_PAGES, vmm_counter(n->uuid,
 						   "mirror_pinned_pages"));
-		ASSERT_EQ(0, vmm_counter(n->uuid, "bar2_notify_writes"));
+		ASSERT_EQ(trapped() ? (long long)(n->rx.kicks + n->tx.kicks) : 0,
+			  vmm_counter(n->uuid, "bar2_notify_writes"));
 	}
 }
 
@@ -417,8 +437,14 @@ TEST_F_TIMEOUT(dp, frames_both_ways, 120)
 	}
 }
 
-TEST_F_TIMEOUT(dp, kicks_through_mapped_page, 120)
+/*
+ * Mapped (the default): no kick reaches the driver, the doorbell page was
+ * faulted in.  Trapped: the driver forwarded exactly the kicks we made.
+ */
+TEST_F_TIMEOUT(dp, kick_path, 120)
 {
+	char path[128], mode[96] = "";
+	FILE *f;
 	int i;
 
 	bring_up(_metadata, self);
@@ -426,14 +452,35 @@ TEST_F_TIMEOUT(dp, kicks_through_mapped_page, 120)
 	traffic(_metadata, self, 1, 0);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
+		long long kicks = n->rx.kicks + n->tx.kicks;
 
-		TH_LOG("%s: bar2_notify_writes %lld doorbell_mapped %lld doorbell_faults %lld",
-		       n->bdf, vmm_counter(n->uuid, "bar2_notify_writes"),
+		snprintf(path, sizeof(path),
+			 "/sys/bus/mdev/devices/%s/doorbell_mode", n->uuid);
+		f = fopen(path, "re");
+		ASSERT_NE(NULL, f);
+		ASSERT_NE(NULL, fgets(mode, sizeof(mode), f));
+		fclose(f);
+		mode[strcspn(mode, "\n")] = 0;
+		TH_LOG("%s: %lld kicks, bar2_notify_writes %lld, doorbell_mode \"%s\"",
+		       n->bdf, kicks,
+		       vmm_counter(n->uuid, "bar2_notify_writes"), mode);
+		TH_LOG("%s: doorbell_mapped %lld doorbell_faults %lld", n->bdf,
 		       vmm_counter(n->uuid, "doorbell_mapped"),
 		       vmm_counter(n->uuid, "doorbell_faults"));
-		EXPECT_EQ(0, vmm_counter(n->uuid, "bar2_notify_writes"));
-		EXPECT_LT(0, vmm_counter(n->uuid, "doorbell_mapped"));
-		EXPECT_LT(0, vmm_counter(n->uuid, "doorbell_faults"));
+		EXPECT_LT(2, kicks);
+		if (trapped()) {
+			EXPECT_EQ(kicks, vmm_counter(n->uuid,
+						     "bar2_notify_writes"));
+			EXPECT_EQ(0, vmm_counter(n->uuid, "doorbell_mapped"));
+			EXPECT_EQ(0, vmm_counter(n->uuid, "doorbell_faults"));
+			EXPECT_EQ(0, strcmp(mode, "trapped: map_doorbells module parameter is N"));
+		} else {
+			EXPECT_EQ(0, vmm_counter(n->uuid,
+						 "bar2_notify_writes"));
+			EXPECT_LT(0, vmm_counter(n->uuid, "doorbell_mapped"));
+			EXPECT_LT(0, vmm_counter(n->uuid, "doorbell_faults"));
+			EXPECT_EQ(0, strcmp(mode, "mapped"));
+		}
 	}
 }
 
@@ -627,9 +674,105 @@ TEST_F_TIMEOUT(dp, close_releases_and_reopen_works, 120)
 	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
-	for (i = 0; i < 2; i++)
-		EXPECT_EQ(0, vmm_counter(self->nic[i].uuid,
-					 "bar2_notify_writes"));
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+		long long writes = vmm_counter(n->uuid, "bar2_notify_writes");
+
+		/* Trapped: at least this session's kicks (the count is the mdev's). */
+		if (trapped()) {
+			EXPECT_LE((long long)(n->rx.kicks + n->tx.kicks),
+				  writes);
+		} else {
+			EXPECT_EQ(0, writes);
+		}
+	}
+}
+
+/*
+ * Ask the machine playing the hardware for something (scripts/vm/
+ * host-request.sh): one line in a new file of $VV_HOST_REQ.
+ */
+static int host_request(const char *fmt, ...)
+{
+	static unsigned int seq;
+	char path[PATH_MAX];
+	va_list ap;
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%d-%u.req", getenv("VV_HOST_REQ"),
+		 getpid(), seq++);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	ret = fclose(f) ? -errno : 0;
+	return ret;
+}
+
+/* Wait for one signal on @efd; its count, 0 on timeout. */
+static u64 wait_signal(int efd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	u64 cnt = 0;
+
+	if (poll(&pfd, 1, timeout_ms) != 1 ||
+	    read(efd, &cnt, sizeof(cnt)) != sizeof(cnt))
+		return 0;
+	return cnt;
+}
+
+static u16 link_status(struct vmm *v)
+{
+	return vmm_vio_devcfg_read(v, offsetof(struct virtio_net_config,
+					       status), 2);
+}
+
+/*
+ * Config-change interrupts: the host pulls the cable of function B and
+ * plugs it back.  Each time the guest's config vector (on an eventfd, as
+ * QEMU sets it up) must fire and the config space must show the new link
+ * state; frames flow again afterwards.
+ */
+TEST_F_TIMEOUT(dp, link_change_interrupt, 120)
+{
+	const char *id = getenv("VV_LINK_ID");
+	struct nic *n = &self->nic[1];
+	long long before;
+	int efd;
+
+	if (!getenv("VV_HOST_REQ") || !id || !*id)
+		SKIP(return, "%s", "no host request channel (VV_HOST_REQ, VV_LINK_ID)");
+	bring_up(_metadata, self);
+	ASSERT_TRUE(n->features & BIT_ULL(VIRTIO_NET_F_STATUS));
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, vmm_msix_set(&n->vmm, CONFIG_VECTOR, 1, &efd));
+	vmm_vio_write(&n->vmm, VIRTIO_PCI_COMMON_MSIX, 2, CONFIG_VECTOR);
+	ASSERT_EQ(CONFIG_VECTOR, vmm_vio_read(&n->vmm, VIRTIO_PCI_COMMON_MSIX,
+					      2));
+	ASSERT_TRUE(link_status(&n->vmm) & VIRTIO_NET_S_LINK_UP);
+	before = vmm_counter(n->uuid, "irq_vector_2");
+
+	ASSERT_EQ(0, host_request("set_link %s off", id));
+	EXPECT_LT(0, wait_signal(efd, LINK_WAIT_MS))
+		TH_LOG("no config interrupt after the link went down");
+	EXPECT_FALSE(link_status(&n->vmm) & VIRTIO_NET_S_LINK_UP);
+
+	ASSERT_EQ(0, host_request("set_link %s on", id));
+	EXPECT_LT(0, wait_signal(efd, LINK_WAIT_MS))
+		TH_LOG("no config interrupt after the link came back");
+	EXPECT_TRUE(link_status(&n->vmm) & VIRTIO_NET_S_LINK_UP);
+
+	TH_LOG("%s: config vector %d fired %lld times", n->bdf, CONFIG_VECTOR,
+	       vmm_counter(n->uuid, "irq_vector_2") - before);
+	EXPECT_LE(2, vmm_counter(n->uuid, "irq_vector_2") - before);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+	close(efd);
 }
 
 TEST_HARNESS_MAIN

@@ -2,11 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """hold_open.py UUID: open an mdev the way a VMM does (VFIO container,
 type1 IOMMU, group, device fd), print "open", and keep it open until stdin
-reaches EOF.  Lets shell tests observe behaviour while a device is in use."""
+reaches EOF.  Lets shell tests observe behaviour while a device is in use.
+
+hold_open.py --loop SECONDS UUID: open and close it again and again (print
+"open" after the first time) until it is gone or SECONDS passed; print
+"opens N, refused M (errno names), gone|time" and exit 0 if it opened at
+least once.  Lets shell tests race the device's removal with its users."""
+import errno
 import fcntl
 import os
 import struct
 import sys
+import time
 
 VFIO_TYPE = ord(";")
 VFIO_BASE = 100
@@ -21,15 +28,60 @@ VFIO_GROUP_SET_CONTAINER = vfio_io(4)
 VFIO_GROUP_GET_DEVICE_FD = vfio_io(6)
 VFIO_TYPE1v2_IOMMU = 3
 
-uuid = sys.argv[1]
-group = os.path.basename(os.readlink(f"/sys/bus/mdev/devices/{uuid}/iommu_group"))
-container = os.open("/dev/vfio/vfio", os.O_RDWR)
-gfd = os.open(f"/dev/vfio/{group}", os.O_RDWR)
-fcntl.ioctl(gfd, VFIO_GROUP_SET_CONTAINER, struct.pack("i", container))
-fcntl.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)
-# A mutable buffer makes ioctl() return the call's result: the device fd.
-dfd = fcntl.ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD,
-                bytearray(uuid.encode() + b"\0"), True)
+def open_device(uuid):
+    """Container, group and device fds of an mdev opened like a VMM does."""
+    group = os.path.basename(
+        os.readlink(f"/sys/bus/mdev/devices/{uuid}/iommu_group"))
+    container = os.open("/dev/vfio/vfio", os.O_RDWR)
+    try:
+        gfd = os.open(f"/dev/vfio/{group}", os.O_RDWR)
+    except OSError:
+        os.close(container)
+        raise
+    try:
+        fcntl.ioctl(gfd, VFIO_GROUP_SET_CONTAINER, struct.pack("i", container))
+        fcntl.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)
+        # A mutable buffer makes ioctl() return the call's result: the fd.
+        dfd = fcntl.ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD,
+                          bytearray(uuid.encode() + b"\0"), True)
+    except OSError:
+        os.close(gfd)
+        os.close(container)
+        raise
+    return [dfd, gfd, container]
+
+
+def close_all(fds):
+    for fd in fds:
+        os.close(fd)
+
+
+def loop(seconds, uuid):
+    opens, refused, why = 0, {}, "time"
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not os.path.exists(f"/sys/bus/mdev/devices/{uuid}"):
+            why = "gone"
+            break
+        try:
+            fds = open_device(uuid)
+        except OSError as e:
+            name = errno.errorcode.get(e.errno, str(e.errno))
+            refused[name] = refused.get(name, 0) + 1
+            continue
+        opens += 1
+        if opens == 1:
+            print("open", flush=True)
+        close_all(fds)
+    names = " ".join(f"{k}:{v}" for k, v in sorted(refused.items()))
+    print(f"opens {opens}, refused {sum(refused.values())} ({names}), {why}",
+          flush=True)
+    return 0 if opens else 1
+
+
+if sys.argv[1] == "--loop":
+    sys.exit(loop(float(sys.argv[2]), sys.argv[3]))
+fds = open_device(sys.argv[1])
 print("open", flush=True)
 sys.stdin.read()
-os.close(dfd)
+close_all(fds)

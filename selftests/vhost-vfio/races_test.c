@@ -25,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -934,6 +935,128 @@ TEST_F_TIMEOUT(races, remap_after_build_is_mirrored, CASE_TIMEOUT)
 	self->open = false;
 	vmm_guest_destroy(&g);
 	no_leak(_metadata, self->uuid);
+}
+
+/*
+ * ---- 7: a VMM killed with the device running --------------------------
+ *
+ * Not a race either: the crash a VMM can always have.  A child process
+ * brings the device all the way up (KVM guest RAM mirrored, MSI-X vectors
+ * on eventfds with irq-bypass producers, doorbell page mapped, a queue
+ * kicked) and is killed with SIGKILL.  Its exit must release everything,
+ * and the device must work again for the next user, with or without
+ * re-creating the mdev under the same UUID.
+ */
+#define CRASH_QSIZE	64
+#define CRASH_READY_MS	60000
+
+/* The child: up to DRIVER_OK, report on @ready, then wait to be killed. */
+static void crash_child(const char *uuid, u64 offered, int ready)
+{
+	struct vmm_vq rxq;
+	struct vmm_guest g;
+	struct vmm v;
+	int efd[2], ret;
+	size_t db_len;
+	u64 db_off;
+	void *db;
+	char c;
+
+	memset(&g, 0, sizeof(g));
+	vmm_init(&v, uuid);
+	ret = vmm_guest_create(&g, GUEST_GPA, GUEST_SIZE, DMA_CHUNK);
+	c = 'K';		/* no KVM */
+	if (ret)
+		goto out;
+	c = 'O';
+	if (vmm_open_guest(&v, uuid, &g) || vmm_virtio_locate(&v))
+		goto out;
+	efd[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	efd[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c = 'I';
+	if (efd[0] < 0 || efd[1] < 0 || vmm_msix_set(&v, 0, 2, efd))
+		goto out;
+	c = 'M';
+	db = vmm_doorbell_map(&v, &db_off, &db_len);
+	if (!db)
+		goto out;
+	c = 'F';
+	if (vmm_vio_negotiate(&v, subset(offered)) != FEAT_OK)
+		goto out;
+	c = 'Q';
+	if (vmm_vq_setup(&v, &g, &rxq, 0, CRASH_QSIZE, 0, efd[0], db, db_off,
+			 db_len))
+		goto out;
+	vmm_vq_add(&rxq, 0, vmm_guest_alloc(&g, VMM_PAGE, VMM_PAGE), VMM_PAGE,
+		   VRING_DESC_F_WRITE);
+	vmm_vio_set_status(&v, FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	c = 'D';
+	if (!(vmm_vio_status(&v) & VIRTIO_CONFIG_S_DRIVER_OK) || v.err)
+		goto out;
+	vmm_vq_kick(&rxq);
+	c = 'R';
+out:
+	if (write(ready, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+TEST_F_TIMEOUT(races, killed_vmm_then_reuse, CASE_TIMEOUT)
+{
+	static const char *const what[] = {
+		['K'] = "create a KVM guest", ['O'] = "open the mdev",
+		['I'] = "wire MSI-X eventfds", ['M'] = "mmap the doorbells",
+		['F'] = "negotiate features", ['Q'] = "set up a queue",
+		['D'] = "DRIVER_OK",
+	};
+	long long pinned, producers, irqs_before;
+	struct pollfd pfd;
+	int p[2], status;
+	pid_t pid;
+	char c = 0;
+
+	ASSERT_EQ(0, pipe(p));
+	irqs_before = vmm_counter(self->uuid, "irqs");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(p[0]);
+		crash_child(self->uuid, self->offered, p[1]);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, CRASH_READY_MS) == 1 && read(p[0], &c, 1) != 1)
+		c = 0;
+	close(p[0]);
+	pinned = vmm_counter(self->uuid, "mirror_pinned_pages");
+	producers = vmm_counter(self->uuid, "bypass_producers");
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	if (c == 'K')
+		SKIP(return, "no KVM in this machine");
+	ASSERT_EQ('R', c) TH_LOG("the child could not %s",
+				 c > 0 && c < (char)ARRAY_SIZE(what) && what[(int)c] ?
+				 what[(int)c] : "report");
+	printf("# killed VMM had %lld pages pinned, %lld bypass producers, ",
+	       pinned, producers);
+	printf("%lld interrupts so far\n",
+	       vmm_counter(self->uuid, "irqs") - irqs_before);
+	fflush(stdout);
+	EXPECT_EQ((long long)(GUEST_SIZE / VMM_PAGE), pinned);
+	EXPECT_EQ(2, producers);
+
+	/* Its exit released everything; the same mdev works again. */
+	no_leak(_metadata, self->uuid);
+	close_and_check(_metadata, self);
+
+	/* And under the same UUID, re-created. */
+	ASSERT_EQ(0, mdev_remove(self->uuid));
+	ASSERT_FALSE(mdev_exists(self->uuid));
+	ASSERT_EQ(0, mdev_create_uuid(self->bdf, self->uuid));
+	close_and_check(_metadata, self);
 }
 
 TEST_HARNESS_MAIN

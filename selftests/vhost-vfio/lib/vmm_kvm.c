@@ -340,9 +340,15 @@ int vmm_vq_setup(struct vmm *vmm, struct vmm_guest *g, struct vmm_vq *vq,
 		return -ENODEV;
 	notify = vmm->notify.offset +
 		 (u64)vmm_vio_queue_notify_off(vmm) * vmm->notify_mult;
-	if (notify < db_off || notify + 2 > db_off + db_len)
+	if (db && (notify < db_off || notify + 2 > db_off + db_len))
 		return -ERANGE;
-	vq->doorbell = (u16 *)((u8 *)db + (notify - db_off));
+	if (db) {
+		vq->doorbell = (u16 *)((u8 *)db + (notify - db_off));
+	} else {
+		vq->trap_fd = vmm->device;
+		vq->trap_off = vmm->region[VFIO_PCI_BAR2_REGION_INDEX].offset +
+			       notify;
+	}
 	vmm_vio_set_queue_enable(vmm, 1);
 	if (vmm_vio_queue_enable(vmm) != 1)
 		return -EIO;
@@ -366,7 +372,12 @@ void vmm_vq_kick(struct vmm_vq *vq)
 {
 	/* The avail index before the doorbell store (a device access). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(vq->doorbell, vq->index, __ATOMIC_RELAXED);
+	vq->kicks++;
+	if (vq->doorbell)
+		__atomic_store_n(vq->doorbell, vq->index, __ATOMIC_RELAXED);
+	else if (pwrite(vq->trap_fd, &vq->index, sizeof(vq->index),
+			vq->trap_off) != sizeof(vq->index))
+		vq->kicks--;	/* not made; the caller sees no completion */
 }
 
 bool vmm_vq_used(struct vmm_vq *vq, u16 *id, u32 *len)

@@ -69,7 +69,10 @@ long long vmm_counter(const char *uuid, const char *name);
  * @size: number of descriptors
  * @desc_gpa, @avail_gpa, @used_gpa: ring addresses
  * @desc, @avail, @used: the rings in guest RAM
- * @doorbell: the queue's doorbell in the BAR2 mapping
+ * @doorbell: the queue's doorbell in the BAR2 mapping; NULL if trapped
+ * @trap_fd: with no mapping, the device fd kicks are written to...
+ * @trap_off: ...at this file offset (BAR2 region + the queue's doorbell)
+ * @kicks: doorbell writes made
  * @efd: eventfd of the queue's vector
  * @vector: MSI-X vector
  * @avail_idx: next avail index
@@ -86,6 +89,9 @@ struct vmm_vq {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	u16 *doorbell;
+	int trap_fd;
+	u64 trap_off;
+	u64 kicks;
 	int efd;
 	u16 vector;
 	u16 avail_idx;
@@ -95,7 +101,8 @@ struct vmm_vq {
 
 /*
  * Allocate the rings in @g and program queue @index of @vmm (size, vector,
- * addresses, enable).  @db/@db_off come from vmm_doorbell_map().
+ * addresses, enable).  @db/@db_off come from vmm_doorbell_map(); with
+ * @db NULL, kicks are written to BAR2 through the device fd (trapped).
  */
 int vmm_vq_setup(struct vmm *vmm, struct vmm_guest *g, struct vmm_vq *vq,
 		 u16 index, u16 size, u16 vector, int efd, void *db,

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# host-request.sh DIR QMP_SOCKET: serve L1's requests to the machine that
+# plays the hardware.  A test in L1 writes one request per file into DIR
+# (the results share); each is answered in FILE.done.  Only what a test
+# needs is understood:
+#   set_link ID on|off   link state of virtio-net function ID (vfN), as a
+#                        cable pull would change it: the function raises a
+#                        config-change interrupt.
+# Event driven (inotify on DIR), so L1 never waits for a polling period.
+set -u
+dir=$1 sock=$2
+
+qmp() {
+	python3 - "$sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def call(cmd):
+    f.write(json.dumps(cmd) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r
+json.loads(f.readline())  # greeting
+call({"execute": "qmp_capabilities"})
+r = call(json.loads(sys.argv[2]))
+print(json.dumps(r))
+sys.exit(0 if "return" in r else 1)
+PY
+}
+
+serve() {
+	local req=$1 line id state
+	read -r line < "$dir/$req" || line=
+	if [[ $line =~ ^set_link\ (vf[0-9]+)\ (on|off)$ ]]; then
+		id=${BASH_REMATCH[1]}
+		state=$([ "${BASH_REMATCH[2]}" = on ] && echo true || echo false)
+		qmp "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"$id\", \"up\": $state}}" \
+			> "$dir/$req.tmp" 2>&1
+	else
+		echo "unknown request: $line" > "$dir/$req.tmp"
+	fi
+	mv "$dir/$req.tmp" "$dir/$req.done"
+}
+
+inotifywait -m -q -e close_write -e moved_to --format '%f' "$dir" |
+while read -r req; do
+	case $req in
+	*.req) serve "$req";;
+	esac
+done
