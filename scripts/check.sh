@@ -45,12 +45,14 @@ step libvirt-xml virt-xml-validate Documentation/examples/libvirt-domain.xml dom
 step l2-initramfs scripts/vm/l2-initramfs.sh
 
 # The suite VM: functions 0 and 1 are plain virtio-net; 2 offers
-# RING_PACKED; 3 lacks ACCESS_PLATFORM (quirk tests use them).
+# RING_PACKED; 3 lacks ACCESS_PLATFORM (quirk tests use them); 4 has two
+# queue pairs (mq.sh).
 suite_vm() {
 	local name=$1
 	shift
-	scripts/vm-run.sh --quiet --name "$name" --timeout 2400 --nics 4 \
+	scripts/vm-run.sh --quiet --name "$name" --timeout 2400 --nics 5 \
 		--nic-opts 2:packed=on --nic-opts 3:iommu_platform=off \
+		--mq-nic 4:2 \
 		-- selftests/vhost-vfio/run_suite.sh "$@"
 }
 

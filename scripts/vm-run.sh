@@ -23,6 +23,10 @@ options:
   --nics N            number of virtio-net functions (default 2)
   --nic-opts I:OPTS   extra -device properties for function I (0-based),
                       e.g. --nic-opts 0:mq=on,vectors=6 --nic-opts 1:packed=on
+  --mq-nic I:PAIRS    function I (0-based) gets PAIRS queue pairs (mq=on):
+                      its backend is then a private tap with PAIRS queues
+                      instead of the hub (no traffic reaches the others);
+                      without /dev/net/tun it stays single-queue on the hub
   --mem SIZE          L1 memory (default 4G)
   --timeout SECONDS   wall-clock bound for the whole VM run (default 900)
   --name NAME         results go to .vm-out/NAME (default: run)
@@ -37,11 +41,12 @@ USAGE
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 nics=2 mem=4G timeout=900 name=run quiet=0
-declare -A nic_opts=()
+declare -A nic_opts=() mq_pairs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--nics) nics=$2; shift 2;;
 	--nic-opts) nic_opts[${2%%:*}]=${2#*:}; shift 2;;
+	--mq-nic) mq_pairs[${2%%:*}]=${2#*:}; shift 2;;
 	--mem) mem=$2; shift 2;;
 	--timeout) timeout=$2; shift 2;;
 	--name) name=$2; shift 2;;
@@ -75,7 +80,19 @@ for ((i = 0; i < nics; i++)); do
 	opts="disable-legacy=on,iommu_platform=on,ats=on"
 	opts="$opts,mac=52:54:00:00:10:$(printf '%02x' $i),addr=$(printf '0x%02x' $slot)"
 	[ -n "${nic_opts[$i]:-}" ] && opts="$opts,${nic_opts[$i]}"
-	nic_args+=(-netdev "hubport,id=n$i,hubid=0" -device "virtio-net-pci,id=vf$i,netdev=n$i,$opts")
+	netdev="hubport,id=n$i,hubid=0"
+	q=${mq_pairs[$i]:-}
+	if [ -n "$q" ]; then
+		tap=vv$$t$i
+		if ip tuntap add "$tap" mode tap multi_queue 2>/dev/null &&
+		   ip tuntap del "$tap" mode tap multi_queue 2>/dev/null; then
+			netdev="tap,id=n$i,ifname=$tap,script=no,downscript=no,vhost=off,queues=$q"
+			opts="$opts,mq=on,vectors=$((2 * q + 2))"
+		else
+			echo "vm-run: no multi-queue tap here (/dev/net/tun?): function $i stays single-queue" >&2
+		fi
+	fi
+	nic_args+=(-netdev "$netdev" -device "virtio-net-pci,id=vf$i,netdev=n$i,$opts")
 	ids="$ids vf$i"
 done
 

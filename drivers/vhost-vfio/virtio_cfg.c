@@ -49,15 +49,27 @@ static void vv_le_put(u8 *buf, u32 val, unsigned int len)
 	}
 }
 
-/* VF queue index backing guest queue @gq, or -EINVAL. */
+/*
+ * VF queue index backing guest queue @gq, or -EINVAL.
+ *
+ * The control queue follows the data queues the negotiated features enable
+ * (virtio 1.2, 5.1.2): 2 * max_virtqueue_pairs of them with MQ or RSS, two
+ * without.  Without those bits it is queue 2 on both sides; with them the
+ * guest's follows its provisioned pairs and the VF's all of the VF's.
+ */
 static int vv_vf_queue(struct vhost_vfio_dev *vd, u32 gq)
 {
+	const u64 multi = BIT_ULL(VIRTIO_NET_F_MQ) | BIT_ULL(VIRTIO_NET_F_RSS);
+
+	u32 q = gq;
+
 	if (gq >= vd->num_queues)
 		return -EINVAL;
-	if (gq < 2 * vd->pairs)
-		return gq;
-	/* The control queue follows the VF's last data queue. */
-	return 2 * vd->vf->max_pairs;
+	if (gq == 2 * vd->pairs && (vd->negotiated & multi) &&
+	    (vd->negotiated & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)))
+		q = 2 * vd->vf->max_pairs;
+	/* A VF offering a control queue it does not have. */
+	return q < vd->vf->num_queues ? q : -EINVAL;
 }
 
 /**
@@ -66,6 +78,7 @@ static int vv_vf_queue(struct vhost_vfio_dev *vd, u32 gq)
  */
 void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd)
 {
+	int q;
 	u16 i;
 
 	vd->dfselect = 0;
@@ -79,7 +92,8 @@ void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd)
 		struct vhost_vfio_vq *vq = &vd->vqs[i];
 
 		memset(vq, 0, sizeof(*vq));
-		vq->size = vd->vf->queue_max[vv_vf_queue(vd, i)];
+		q = vv_vf_queue(vd, i);
+		vq->size = q < 0 ? 0 : vd->vf->queue_max[q];
 		vq->vector = VIRTIO_MSI_NO_VECTOR;
 	}
 }
@@ -113,6 +127,22 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
 u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd)
 {
 	return vd->vf->ops->get_status(vd->vf->priv);
+}
+
+/*
+ * Once MQ is negotiated the guest's control queue may be another VF queue
+ * than before (vv_vf_queue()): its default size is that queue's maximum.
+ */
+static void vv_ctrl_queue_rebase(struct vhost_vfio_dev *vd)
+{
+	u32 gq = 2 * vd->pairs;
+	int q;
+
+	if (gq >= vd->num_queues)
+		return;
+	q = vv_vf_queue(vd, gq);
+	if (q >= 0 && q != gq)
+		vd->vqs[gq].size = vd->vf->queue_max[q];
 }
 
 static void vv_features_ok(struct vhost_vfio_dev *vd, u8 *status)
@@ -200,8 +230,10 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,
 				vhost_vfio_guest_status(vd));
 	if (features_ok_now &&
-	    (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK))
+	    (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		vd->negotiated = vd->guest_features;
+		vv_ctrl_queue_rebase(vd);
+	}
 }
 
 static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)

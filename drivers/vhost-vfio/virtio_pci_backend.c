@@ -7,6 +7,8 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/vhost_vfio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_pci_modern.h>
 #include <asm/unaligned.h>
 
@@ -57,6 +59,31 @@ static int vvf_reset(void *priv)
 	vp_modern_set_status(mdev, 0);
 	return read_poll_timeout(vp_modern_get_status, status, !status,
 				 1000, VVF_RESET_TIMEOUT_US, false, mdev);
+}
+
+/*
+ * num_queues may be read at any time, but some devices (QEMU's virtio-net)
+ * instantiate the queues of the pairs beyond the first only once
+ * VIRTIO_NET_F_MQ is negotiated.  Negotiate it, with what it depends on,
+ * while vhost_vfio_register_vf() reads the queue layout, so the VF is
+ * described with all of its queues; the caller resets the VF afterwards.
+ */
+static void vvf_expose_all_queues(struct vvf_pci *vf)
+{
+	struct virtio_pci_modern_device *mdev = &vf->mdev;
+	u64 features = vp_modern_get_features(mdev);
+	u8 status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+
+	if (!(features & BIT_ULL(VIRTIO_NET_F_MQ)))
+		return;
+	vp_modern_set_status(mdev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	vp_modern_set_status(mdev, status);
+	vp_modern_set_features(mdev, features &
+			       (BIT_ULL(VIRTIO_F_VERSION_1) |
+				BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
+				BIT_ULL(VIRTIO_NET_F_CTRL_VQ) |
+				BIT_ULL(VIRTIO_NET_F_MQ)));
+	vp_modern_set_status(mdev, status | VIRTIO_CONFIG_S_FEATURES_OK);
 }
 
 static u16 vvf_num_queues(void *priv)
@@ -477,7 +504,9 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_master(pdev);
 	pci_set_drvdata(pdev, vf);
 
+	vvf_expose_all_queues(vf);
 	vf->core = vhost_vfio_register_vf(&pdev->dev, &vvf_ops, vf, &ids);
+	vvf_reset(vf);
 	if (IS_ERR(vf->core)) {
 		ret = PTR_ERR(vf->core);
 		dev_err(&pdev->dev, "vhost-vfio refused the function (%d)\n",
