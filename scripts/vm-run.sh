@@ -32,6 +32,9 @@ options:
   --name NAME         results go to .vm-out/NAME (default: run)
   --quiet             do not echo the L1 console (it is still logged)
 
+Environment: VV_TCG_THREAD=single runs L1's two vCPUs on one TCG thread
+(default multi).
+
 The run fails (exit 1) if COMMAND fails, if the VM does not report an exit
 status in time, or if the L1 kernel log shows a splat (BUG, WARNING, Oops,
 general protection fault, scheduling while atomic, lockdep, refcount_t,
@@ -40,7 +43,7 @@ USAGE
 }
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-nics=2 mem=4G timeout=900 name=run quiet=0
+nics=2 mem=4G timeout=900 name=run quiet=0 tcg_thread=${VV_TCG_THREAD:-multi}
 declare -A nic_opts=() mq_pairs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -129,7 +132,7 @@ trap cleanup EXIT INT TERM
 echo "vm-run: booting L1 ($kver, $nics functions) for: $*" >&2
 set +e
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
-	-M q35,kernel-irqchip=split -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+	-M q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread" -cpu max -smp 2 -m "$mem" \
 	-display none -vga none -monitor none -serial stdio -no-reboot \
 	-qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" \
 	-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
@@ -143,15 +146,27 @@ if command -v inotifywait > /dev/null; then
 	"$top/scripts/vm/host-request.sh" "$out/host-req" "$qmpdir/qmp.sock" &
 	req_pid=$!
 fi
-# A wedged L1 (soft lockup, panic) never reports a status: stop it a minute
-# after the first report (time for the other CPUs' backtraces) instead of
-# waiting for the timeout.
+# A wedged L1 never reports a status: stop it a minute after its first soft
+# lockup report (time for the other CPUs' backtraces), or when its heartbeat
+# (l1-stage2) is 3 minutes old, instead of waiting for the timeout.  Where
+# the vCPUs were goes to wedge-registers.txt, the reason to "wedged".
+wedged() {
+	echo "$1" > "$out/wedged"
+	echo "vm-run: L1 is wedged: $1; stopping it (see $out/)" >&2
+	"$top/scripts/vm/qmp.py" "$qmpdir/qmp.sock" "info registers -a" \
+		> "$out/wedge-registers.txt" 2>&1
+	kill "$qemu_pid" 2>/dev/null
+}
 (
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if grep -a -q -E 'BUG: soft lockup|Kernel panic' "$out/console.log" 2>/dev/null; then
 			sleep 60 < /dev/null > /dev/null 2>&1
-			echo "vm-run: L1 is wedged (see $out/console.log); stopping it" >&2
-			kill "$qemu_pid" 2>/dev/null
+			wedged "soft lockup or panic reported"
+			break
+		fi
+		if [ -f "$out/heartbeat" ] &&
+		   [ $(($(date +%s) - $(stat -c %Y "$out/heartbeat"))) -gt 180 ]; then
+			wedged "no heartbeat for 3 minutes"
 			break
 		fi
 		sleep 5 < /dev/null > /dev/null 2>&1

@@ -13,24 +13,7 @@ set -u
 dir=$1 sock=$2
 
 qmp() {
-	python3 - "$sock" "$1" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-def call(cmd):
-    f.write(json.dumps(cmd) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r or "error" in r:
-            return r
-json.loads(f.readline())  # greeting
-call({"execute": "qmp_capabilities"})
-r = call(json.loads(sys.argv[2]))
-print(json.dumps(r))
-sys.exit(0 if "return" in r else 1)
-PY
+	"$(dirname "$0")/qmp.py" --json "$sock" "$1"
 }
 
 serve() {

@@ -3,14 +3,16 @@
 #
 # Randomized uAPI fuzzing of one vhost-vfio mdev (fuzz.c) with a fixed seed
 # list, so a failure replays with "fuzz --uuid U --seed S --ops N".  The
-# budget is VV_FUZZ_SECONDS (default 60) split over the seeds.  Afterwards
-# the device must still negotiate, the mdev must go away and the modules
-# must unload; kernel splats fail the run through vm-run.
+# budget is VV_FUZZ_SECONDS (default 60) split over the seeds; by hand,
+# VV_FUZZ_SEEDS picks another list.  Afterwards the device must still
+# negotiate, the mdev must go away and the modules must unload; kernel
+# splats fail the run through vm-run.
 . "$(dirname "$0")/lib.sh"
 
 set -u
 read -r A _ <<< "$VV_NICS"
-seeds=(1 2 3 3735928559)
+# shellcheck disable=SC2206 # a by-hand run may pick its own seeds
+seeds=(${VV_FUZZ_SEEDS:-1 2 3 3735928559})
 budget=${VV_FUZZ_SECONDS:-60}
 per_seed=$(( (budget + ${#seeds[@]} - 1) / ${#seeds[@]} ))
 type_dir=/sys/bus/pci/devices/$A/mdev_supported_types/vhost_vfio_virtio_pci-net
