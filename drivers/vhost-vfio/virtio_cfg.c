@@ -60,7 +60,6 @@ static void vv_le_put(u8 *buf, u32 val, unsigned int len)
 static int vv_vf_queue(struct vhost_vfio_dev *vd, u32 gq)
 {
 	const u64 multi = BIT_ULL(VIRTIO_NET_F_MQ) | BIT_ULL(VIRTIO_NET_F_RSS);
-
 	u32 q = gq;
 
 	if (gq >= vd->num_queues)
