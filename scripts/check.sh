@@ -73,7 +73,12 @@ unfinished_tests() {
 	started=$(tr -d '\r' < "$1" | grep -E -a '^# ==== [^ :]+$' | tail -n 1 | cut -d' ' -f3)
 	all=$(make -s --no-print-directory -C selftests/vhost-vfio print-tests)
 	[ -n "$started" ] || { echo "$all"; return; }
-	echo "$all" | tr ' ' '\n' | sed -n "/^$started\$/,\$p" | tr '\n' ' '
+	all=$(echo "$all" | tr ' ' '\n' | sed -n "/^$started\$/,\$p")
+	# Wedged between two tests: the last one started had finished.
+	if grep -q -a "^# ==== $started: " "$1"; then
+		all=$(echo "$all" | tail -n +2)
+	fi
+	echo "$all" | tr '\n' ' '
 }
 
 echo "== vm-suite"
