@@ -91,17 +91,25 @@ vv_l2_initrd() {
 	rm -rf "$d"
 }
 
-# vv_run_l2 LOG INITRD TIMEOUT QEMU_DEVICE_ARGS...: boot the nested guest
-# under KVM in L1 with the given devices; its console goes to LOG.
-# Succeeds if L2 reported its test exit status 0.
-vv_run_l2() {
-	local log=$1 initrd=$2 tmo=$3
+# vv_l2_qemu SERIAL INITRD TIMEOUT QEMU_DEVICE_ARGS...: boot the nested
+# guest under KVM in L1 with the given devices, its console on QEMU's
+# -serial SERIAL (file:LOG, stdio), bounded by TIMEOUT seconds.
+vv_l2_qemu() {
+	local serial=$1 initrd=$2 tmo=$3
 	shift 3
 	timeout --kill-after=5 "$tmo" qemu-system-x86_64 -enable-kvm -cpu host \
 		-smp 1 -m 384M -display none -vga none -monitor none -no-reboot \
-		-serial "file:$log" -net none \
+		-serial "$serial" -net none \
 		-kernel "/boot/vmlinuz-$VV_KVER" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet no_timer_check noxsave" "$@" < /dev/null
+}
+
+# vv_run_l2 LOG INITRD TIMEOUT QEMU_DEVICE_ARGS...: vv_l2_qemu with the
+# console in LOG.  Succeeds if L2 reported its test exit status 0.
+vv_run_l2() {
+	local log=$1
+	shift
+	vv_l2_qemu "file:$log" "$@"
 	grep -q '^L2-TEST-EXIT=0' "$log"
 }
 

@@ -338,26 +338,40 @@ static void *t_open_close(void *arg)
 	return NULL;
 }
 
-/* Region I/O on its own fd; reopens when it closes it (every few ops). */
-static void *t_io_reopen(void *arg)
+/*
+ * Run @op on a device fd of the worker's own, closing it after every
+ * @every operations and opening a new one for the next (dev_fd_keep()).
+ */
+static void on_own_fd(struct worker *w, const char *what, unsigned int every,
+		      void (*op)(struct race *r, int fd, unsigned int k),
+		      useconds_t pause)
 {
-	struct worker *w = arg;
 	struct race *r = w->r;
 	unsigned int k = 0;
 	int fd = -1;
 
 	while (!stopped(r)) {
-		if (!dev_fd_keep(r, &fd, "GET_DEVICE_FD (reopen)"))
+		if (!dev_fd_keep(r, &fd, what))
 			continue;
-		region_io(r, fd, k++);
-		if (!(k % (1 + w->id * 3))) {
+		op(r, fd, k++);
+		if (!(k % every)) {
 			close(fd);
 			fd = -1;
 		}
 		r->iters[w->id]++;
+		if (pause)
+			usleep(pause);
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Region I/O on its own fd; reopens when it closes it (every few ops). */
+static void *t_io_reopen(void *arg)
+{
+	struct worker *w = arg;
+
+	on_own_fd(w, "GET_DEVICE_FD (reopen)", 1 + w->id * 3, region_io, 0);
 	return NULL;
 }
 
@@ -611,28 +625,16 @@ static void *t_mapper(void *arg)
 	return NULL;
 }
 
+static void reset_op(struct race *r, int fd, unsigned int k)
+{
+	if (ioctl(fd, VFIO_DEVICE_RESET))
+		bad(r, "VFIO_DEVICE_RESET", -errno);
+}
+
 /* Reset from a device fd it opens and closes every few resets. */
 static void *t_reset_close(void *arg)
 {
-	struct worker *w = arg;
-	struct race *r = w->r;
-	unsigned int k = 0;
-	int fd = -1;
-
-	while (!stopped(r)) {
-		if (!dev_fd_keep(r, &fd, "GET_DEVICE_FD"))
-			continue;
-		if (ioctl(fd, VFIO_DEVICE_RESET))
-			bad(r, "VFIO_DEVICE_RESET", -errno);
-		if (!(++k % 4)) {
-			close(fd);
-			fd = -1;
-		}
-		r->iters[w->id]++;
-		usleep(100);
-	}
-	if (fd >= 0)
-		close(fd);
+	on_own_fd(arg, "GET_DEVICE_FD", 4, reset_op, 100);
 	return NULL;
 }
 

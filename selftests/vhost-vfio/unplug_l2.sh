@@ -52,12 +52,8 @@ vv_l2_initrd "$VV_TMP/l2-unplug.cpio.gz" "$VV_TMP/l2-unplug.sh"
 log=$VV_OUT/l2-unplug.log
 res=$VV_TMP/unbind.txt
 rm -f "$res"
-timeout --kill-after=5 "$L2_TIMEOUT" qemu-system-x86_64 -enable-kvm -cpu host \
-	-smp 1 -m 384M -display none -vga none -monitor none -no-reboot \
-	-serial stdio -net none \
-	-kernel "/boot/vmlinuz-$VV_KVER" -initrd "$VV_TMP/l2-unplug.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet no_timer_check noxsave" \
-	-device "vfio-pci,sysfsdev=$MDEV" < /dev/null 2> "$VV_TMP/qemu-unplug.err" |
+vv_l2_qemu stdio "$VV_TMP/l2-unplug.cpio.gz" "$L2_TIMEOUT" \
+	-device "vfio-pci,sysfsdev=$MDEV" 2> "$VV_TMP/qemu-unplug.err" |
 	tee "$log" | {
 		if grep -q -m 1 '^L2-READY'; then
 			{
