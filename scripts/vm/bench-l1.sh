@@ -23,19 +23,26 @@ modprobe virtio_net
 ifname=$(vv_netdev_of "$A")
 ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
 
-# The nested guest's workload; udp_bench is appended to its initramfs.
-cat > "$VV_TMP/bench-l2.sh" <<L2
+# The nested guest's workload; udp_bench is appended to its initramfs.  The
+# bulk transfer is watched: if it stops moving, both sides are recorded
+# (vv_run_l2_watched) in bench-MODE-stall/.
+{
+	cat <<L2
 ip link set eth0 up
 ip addr add $L2_IP/24 dev eth0
 ping -c 3 -w 30 $L1_IP > /dev/null
 echo "L2-PING \$(ping -c 20 -i 0.2 $L1_IP | sed -n 's/.*min\/avg\/max = //p')"
-dd if=/dev/zero bs=1M count=$BULK_MB 2>/dev/null | nc -w 5 $L1_IP 5001
+L2
+	vv_l2_watched_send "$L1_IP" 5001 "dd if=/dev/zero bs=1M count=$BULK_MB 2> /dev/null"
+	cat <<L2
 /udp_bench send $L1_IP 5002 $UDP_S 64
 /udp_bench send $L1_IP 5003 $UDP_S 1400
 L2
+} > "$VV_TMP/bench-l2.sh"
 
+# run_mode MODE QEMU_DEVICE [UUID]
 run_mode() {
-	local mode=$1 dev=$2 d log
+	local mode=$1 dev=$2 uuid=${3:-} d log
 	d=$(mktemp -d)
 	cp "$VV_BIN/udp_bench" "$d/"
 	install -m 0755 "$VV_TMP/bench-l2.sh" "$d/test.sh"
@@ -46,7 +53,10 @@ run_mode() {
 	"$VV_BIN/udp_bench" recv 5002 "$UDP_S" > "$d/udp64" &
 	"$VV_BIN/udp_bench" recv 5003 "$UDP_S" > "$d/udp1400" &
 	log=$VV_OUT/bench-$mode-l2.log
-	vv_run_l2 "$log" "$d/l2.gz" 600 -device "$dev" > /dev/null 2>&1
+	vv_run_l2_watched "$log" "$d/l2.gz" 600 "$VV_OUT/bench-$mode-stall" \
+		"$B" "$A" "$uuid" -device "$dev" > /dev/null 2>&1
+	grep -q '^L2-STALL' "$log" &&
+		echo "# bench: $mode: the bulk transfer STALLED, see $VV_OUT/bench-$mode-stall"
 	wait
 	{
 		echo "$mode ping_ms $(sed -n 's/^L2-PING [0-9.]*\/\([0-9.]*\)\/.*/\1/p' "$log" | tr -d '\r')"
@@ -76,7 +86,7 @@ live=$VV_OUT/bench-mdev-counters-live.txt
 	grep -q '^bypass_connected: [1-9]' "$counters" 2> /dev/null &&
 		cat "$counters" > "$live.new" && mv "$live.new" "$live"
 done) & echo $! > "$VV_TMP/sampler.pid" )
-run_mode mdev "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid"
+run_mode mdev "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid" "$uuid"
 kill "$(cat "$VV_TMP/sampler.pid")" 2> /dev/null
 [ -r "$counters" ] && sed 's/^/mdev counter /' "$counters" >> "$out"
 echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
@@ -87,7 +97,7 @@ echo "# bench: $B as a vhost-vfio mdev, doorbells trapped"
 echo N > /sys/module/vhost_vfio/parameters/map_doorbells
 uuid=$(cat /proc/sys/kernel/random/uuid)
 echo "$uuid" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
-run_mode trapped "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid"
+run_mode trapped "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid" "$uuid"
 echo "# trapped kicks forwarded by the driver: $(sed -n 's/^bar2_notify_writes: //p' \
 	"/sys/kernel/debug/vhost_vfio/$uuid/counters")"
 echo 1 > "/sys/bus/mdev/devices/$uuid/remove"

@@ -12,6 +12,11 @@
 #                        per queue, the indexes it has seen and signalled
 #                        and the guest's avail/used indexes (diagnostics
 #                        of a stalled queue; HMP info virtio-*)
+#   virtio_rings ID      virtio_status, plus each queue's avail/used index
+#                        and event words read from L1's memory: only for a
+#                        function L1 drives with an identity IOMMU mapping
+#                        (iommu=pt), where the ring addresses are L1's
+#                        physical addresses
 # Event driven (inotify on DIR), so L1 never waits for a polling period.
 set -u
 dir=$1 sock=$2
@@ -31,6 +36,19 @@ virtio_status() {
 	"$(dirname "$0")/qmp.py" "$sock" "${cmds[@]}"
 }
 
+virtio_rings() {
+	local st cmds=()
+
+	st=$(mktemp)
+	virtio_status "$1" > "$st"
+	cat "$st"
+	mapfile -t cmds < <("$(dirname "$0")/ring-words.sh" "$st")
+	rm -f "$st"
+	[ ${#cmds[@]} -gt 0 ] || return 0
+	echo "ring words (avail flags idx, used_event, used flags idx, avail_event):"
+	"$(dirname "$0")/qmp.py" "$sock" "${cmds[@]}"
+}
+
 serve() {
 	local req=$1 line id state
 	read -r line < "$dir/$req" || line=
@@ -39,8 +57,9 @@ serve() {
 		state=$([ "${BASH_REMATCH[2]}" = on ] && echo true || echo false)
 		qmp "{\"execute\": \"set_link\", \"arguments\": {\"name\": \"$id\", \"up\": $state}}" \
 			> "$dir/$req.tmp" 2>&1
-	elif [[ $line =~ ^virtio_status\ (vf[0-9]+)$ ]]; then
-		virtio_status "/machine/peripheral/${BASH_REMATCH[1]}/virtio-backend" \
+	elif [[ $line =~ ^virtio_(status|rings)\ (vf[0-9]+)$ ]]; then
+		"virtio_${BASH_REMATCH[1]}" \
+			"/machine/peripheral/${BASH_REMATCH[2]}/virtio-backend" \
 			> "$dir/$req.tmp" 2>&1
 	else
 		echo "unknown request: $line" > "$dir/$req.tmp"

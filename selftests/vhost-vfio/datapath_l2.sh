@@ -16,7 +16,7 @@ read -r A B _ <<< "$VV_NICS"
 L1_IP=169.254.10.1
 L2_IP=169.254.10.2
 PORT=5001
-SIZE_KB=${SIZE_KB:-2048}
+SIZE_KB=${SIZE_KB:-16384}
 UUID=${UUID:-5b5a2f44-7d0e-4a52-9c3e-d47a1e0ad001}
 MDEV=/sys/bus/mdev/devices/$UUID
 DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
@@ -24,7 +24,7 @@ DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
 # vv_counter FILE NAME: value of "NAME: value" in FILE.
 vv_counter() { sed -n "s/^$2: //p" "$1"; }
 
-vv_plan 15
+vv_plan 16
 vv_check "modules load, /dev/kvm exists" \
 	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
 vv_check "function $B bound to vhost_vfio_virtio_pci" \
@@ -62,8 +62,8 @@ echo 1 > "$TRACING/events/vhost_vfio/enable"
 echo 1 > "$TRACING/tracing_on"
 
 log=$VV_OUT/l2-datapath.log
-if vv_run_l2 "$log" "$VV_TMP/l2.cpio.gz" 300 \
-	-device "vfio-pci,sysfsdev=$MDEV"; then
+if vv_run_l2_watched "$log" "$VV_TMP/l2.cpio.gz" 300 "$VV_OUT/datapath-l2-stall" \
+	"$B" "$A" "$UUID" -device "vfio-pci,sysfsdev=$MDEV"; then
 	vv_ok "L2 booted with the mdev of $B and ran its test"
 else
 	vv_not_ok "L2 booted with the mdev of $B and ran its test"
@@ -80,6 +80,8 @@ vv_check "L2 pinged L1 again after a driver rebind (device reset)" \
 vv_check "L2's kernel is not tainted (no warning in the guest)" \
 	grep -q '^L2-TAINT=0' "$log"
 
+vv_check "L2's transfer never stopped moving (no stall recorded)" \
+	bash -c "! grep -q '^L2-STALL' '$log'"
 vv_check "bulk transfer L2->L1 arrived intact (${SIZE_KB} KiB)" \
 	vv_traffic_intact "$log"
 
