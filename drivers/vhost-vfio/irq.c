@@ -29,24 +29,36 @@ static irqreturn_t vv_irq_handler(int irq, void *arg)
 	return IRQ_HANDLED;
 }
 
-/* irq_bypass has no producer-side connect notification but these hooks. */
-static int vv_bypass_add_consumer(struct irq_bypass_producer *prod,
-				  struct irq_bypass_consumer *cons)
+/*
+ * irq_bypass has no producer-side connect notification but these hooks.
+ * A consumer with our token is KVM's irqfd on the same eventfd: from then
+ * on the interrupt reaches the guest without waking the VMM.
+ */
+static void vv_bypass_note(struct irq_bypass_producer *prod, bool connected)
 {
 	struct vhost_vfio_irq *v = container_of(prod, struct vhost_vfio_irq,
 						producer);
+	struct vhost_vfio_dev *vd = v->vd;
 
-	atomic_inc(&v->vd->bypass_connected);
+	if (connected)
+		atomic_inc(&vd->bypass_connected);
+	else
+		atomic_dec(&vd->bypass_connected);
+	trace_vhost_vfio_irq_bypass(dev_name(vv_dev(vd)), v - vd->irqs,
+				    connected);
+}
+
+static int vv_bypass_add_consumer(struct irq_bypass_producer *prod,
+				  struct irq_bypass_consumer *cons)
+{
+	vv_bypass_note(prod, true);
 	return 0;
 }
 
 static void vv_bypass_del_consumer(struct irq_bypass_producer *prod,
 				   struct irq_bypass_consumer *cons)
 {
-	struct vhost_vfio_irq *v = container_of(prod, struct vhost_vfio_irq,
-						producer);
-
-	atomic_dec(&v->vd->bypass_connected);
+	vv_bypass_note(prod, false);
 }
 
 /*

@@ -139,6 +139,21 @@ TRACE_EVENT(vhost_vfio_irq_set,
 		      __entry->bypass ? " with irq bypass" : "", __entry->ret)
 );
 
+TRACE_EVENT(vhost_vfio_irq_bypass,
+	    TP_PROTO(const char *dev, unsigned int vector, bool connected),
+	    TP_ARGS(dev, vector, connected),
+	    TP_STRUCT__entry(__string(dev, dev)
+			     __field(unsigned int, vector)
+			     __field(bool, connected)),
+	    TP_fast_assign(__assign_str(dev, dev);
+			   __entry->vector = vector;
+			   __entry->connected = connected;),
+	    TP_printk("%s: MSI-X vector %u %s",
+		      __get_str(dev), __entry->vector,
+		      __entry->connected ? "connected to a KVM irqfd" :
+					   "disconnected from its KVM irqfd")
+);
+
 #endif /* _VHOST_VFIO_TRACE_H */
 
 /* Out-of-tree: define_trace.h finds this file through -I$(src). */

@@ -24,7 +24,17 @@ DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
 # vv_counter FILE NAME: value of "NAME: value" in FILE.
 vv_counter() { sed -n "s/^$2: //p" "$1"; }
 
-vv_plan 16
+# vv_all_vectors_on_irqfd TRACE: every vector given an eventfd with an
+# irq-bypass producer was also connected to a KVM irqfd, and some were.
+vv_all_vectors_on_irqfd() {
+	local set conn
+	set=$(sed -n 's/.*vhost_vfio_irq_set: .* MSI-X vector \([0-9]*\) eventfd .* with irq bypass (0)$/\1/p' "$1" | sort -u)
+	conn=$(sed -n 's/.*vhost_vfio_irq_bypass: .* MSI-X vector \([0-9]*\) connected to a KVM irqfd$/\1/p' "$1" | sort -u)
+	vv_log "vectors with eventfds: $(echo "$set" | tr "\n" " "); connected to KVM irqfds: $(echo "$conn" | tr "\n" " ")"
+	[ -n "$set" ] && [ -z "$(comm -23 <(echo "$set") <(echo "$conn"))" ]
+}
+
+vv_plan 17
 vv_check "modules load, /dev/kvm exists" \
 	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
 vv_check "function $B bound to vhost_vfio_virtio_pci" \
@@ -94,6 +104,10 @@ vv_check "interrupts delivered to L2" \
 	test "$(vv_counter "$after" irqs)" -gt 0
 vv_check "irq-bypass producers registered while L2 ran (trace)" \
 	grep -q 'vhost_vfio_irq_set: .* with irq bypass (0)' "$trace"
+# KVM's irqfd on the same eventfd is the producer's consumer: each vector
+# with an eventfd was connected to one, so no interrupt went through QEMU.
+vv_check "every MSI-X vector L2 used was connected to a KVM irqfd (trace)" \
+	vv_all_vectors_on_irqfd "$trace"
 vv_check "DMA mirror pinned guest memory while L2 ran (trace)" \
 	grep -q 'DMA mirror built (0): [1-9][0-9]* pages pinned' "$trace"
 vv_check "control path traced: status, FEATURES_OK, queue enable, reset" \
