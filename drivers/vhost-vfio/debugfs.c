@@ -70,6 +70,7 @@ static int counters_show(struct seq_file *s, void *unused)
 		seq_printf(s, "irq_vector_%u: %llu\n", i, n);
 	}
 	seq_printf(s, "irqs: %llu\n", total);
+	seq_printf(s, "irq_requests: %llu\n", c.irq_requests);
 	seq_printf(s, "bypass_producers: %d\n",
 		   atomic_read(&vd->bypass_registered));
 	seq_printf(s, "bypass_connected: %d\n",

@@ -25,7 +25,8 @@ static irqreturn_t vv_irq_handler(int irq, void *arg)
 	struct vhost_vfio_irq *v = arg;
 
 	atomic64_inc(&v->count);
-	eventfd_signal(v->trigger, 1);
+	/* vv_irq_swap() may be replacing it; either eventfd is valid here. */
+	eventfd_signal(READ_ONCE(v->trigger), 1);
 	return IRQ_HANDLED;
 }
 
@@ -82,6 +83,56 @@ static void vv_irq_unset(struct vhost_vfio_irq *v)
 	v->irq = -1;
 }
 
+static void vv_bypass_register(struct vhost_vfio_irq *v)
+{
+	struct vhost_vfio_dev *vd = v->vd;
+	int ret;
+
+	v->producer.token = v->trigger;
+	v->producer.irq = v->irq;
+	v->producer.add_consumer = vv_bypass_add_consumer;
+	v->producer.del_consumer = vv_bypass_del_consumer;
+	ret = irq_bypass_register_producer(&v->producer);
+	if (ret) {
+		/* Delivery still works through the eventfd; only slower. */
+		dev_info_ratelimited(vv_dev(vd),
+				     "irq bypass unavailable for vector %ld (%d)\n",
+				     (long)(v - vd->irqs), ret);
+		return;
+	}
+	v->bypass = true;
+	atomic_inc(&vd->bypass_registered);
+}
+
+/*
+ * Move a vector that has an eventfd to another one without releasing the
+ * irq.  QEMU does this each time the guest masks or unmasks the vector (it
+ * switches between KVM's irqfd and its own eventfd).  Freeing the irq
+ * there would shut the vector down, and an interrupt already on its way
+ * to the CPU would then be dropped; keeping it requested means every
+ * interrupt signals either the old or the new eventfd.
+ */
+static void vv_irq_swap(struct vhost_vfio_irq *v, struct eventfd_ctx *trigger)
+{
+	struct eventfd_ctx *old = v->trigger;
+
+	if (trigger == old) {
+		eventfd_ctx_put(trigger);
+		return;
+	}
+	/* The producer's token is the eventfd: re-register it for the new one. */
+	if (v->bypass) {
+		irq_bypass_unregister_producer(&v->producer);
+		v->bypass = false;
+		atomic_dec(&v->vd->bypass_registered);
+	}
+	WRITE_ONCE(v->trigger, trigger);
+	/* A handler that read the old eventfd is done with it after this. */
+	synchronize_irq(v->irq);
+	eventfd_ctx_put(old);
+	vv_bypass_register(v);
+}
+
 static int vv_irq_set(struct vhost_vfio_dev *vd, unsigned int vector, int fd)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
@@ -89,45 +140,42 @@ static int vv_irq_set(struct vhost_vfio_dev *vd, unsigned int vector, int fd)
 	struct eventfd_ctx *trigger;
 	int irq, ret;
 
-	vv_irq_unset(v);
-	if (fd < 0)
+	if (fd < 0) {
+		vv_irq_unset(v);
 		return 0;
+	}
+	trigger = eventfd_ctx_fdget(fd);
+	if (IS_ERR(trigger)) {
+		/* As vfio-pci: a vector given a bad fd ends up unset. */
+		vv_irq_unset(v);
+		return PTR_ERR(trigger);
+	}
+	if (v->trigger) {
+		vv_irq_swap(v, trigger);
+		return 0;
+	}
 
 	irq = vf->ops->vector_irq(vf->priv, vector);
-	if (irq < 0)
-		return irq;
-	trigger = eventfd_ctx_fdget(fd);
-	if (IS_ERR(trigger))
-		return PTR_ERR(trigger);
-
+	if (irq < 0) {
+		ret = irq;
+		goto err_put;
+	}
 	v->trigger = trigger;
 	v->irq = irq;
 	snprintf(v->name, sizeof(v->name), "vhost-vfio-msix[%u](%s)", vector,
 		 dev_name(vv_dev(vd)));
 	ret = request_irq(irq, vv_irq_handler, 0, v->name, v);
 	if (ret)
-		goto err_put;
-
-	v->producer.token = trigger;
-	v->producer.irq = irq;
-	v->producer.add_consumer = vv_bypass_add_consumer;
-	v->producer.del_consumer = vv_bypass_del_consumer;
-	ret = irq_bypass_register_producer(&v->producer);
-	if (ret) {
-		/* Delivery still works through the eventfd; only slower. */
-		dev_info_ratelimited(vv_dev(vd),
-				     "irq bypass unavailable for vector %u (%d)\n",
-				     vector, ret);
-	} else {
-		v->bypass = true;
-		atomic_inc(&vd->bypass_registered);
-	}
+		goto err_unset;
+	vd->counters.irq_requests++;
+	vv_bypass_register(v);
 	return 0;
 
-err_put:
-	eventfd_ctx_put(trigger);
+err_unset:
 	v->trigger = NULL;
 	v->irq = -1;
+err_put:
+	eventfd_ctx_put(trigger);
 	return ret;
 }
 

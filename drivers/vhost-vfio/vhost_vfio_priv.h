@@ -120,13 +120,17 @@ struct vhost_vfio_vq {
 	u64 used;
 };
 
-/* Trapped accesses, shown in debugfs. */
+/*
+ * Trapped accesses, and VF irqs requested for guest vectors (an eventfd
+ * swapped on a vector that has one requests none), shown in debugfs.
+ */
 struct vhost_vfio_counters {
 	u64 config;
 	u64 bar0;
 	u64 bar1;
 	u64 bar2;
 	u64 bar2_notify_writes;
+	u64 irq_requests;
 };
 
 struct kvm;

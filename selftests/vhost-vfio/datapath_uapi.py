@@ -113,6 +113,21 @@ set_irqs(MSIX, DATA_EVENTFD | ACT_TRIGGER, 0, nvec,
 c = counters()
 check(int(c["bypass_producers"]) == nvec,
       f"eventfds set on {nvec} vectors, {c['bypass_producers']} producers")
+# QEMU swaps a vector's eventfd whenever the guest masks or unmasks it: the
+# new eventfd takes over without the VF irq being freed and re-requested.
+requests = int(c["irq_requests"])
+alt = os.eventfd(0, os.EFD_NONBLOCK)
+set_irqs(MSIX, DATA_EVENTFD | ACT_TRIGGER, 0, 1, struct.pack("i", alt))
+set_irqs(MSIX, DATA_NONE | ACT_TRIGGER, 0, 1)
+c = counters()
+check(efd_count(alt) == 1 and efd_count(efds[0]) == 0 and
+      int(c["irq_requests"]) == requests and
+      int(c["bypass_producers"]) == nvec,
+      "a new eventfd on a set vector takes over without re-requesting the irq")
+set_irqs(MSIX, DATA_EVENTFD | ACT_TRIGGER, 0, 1, struct.pack("i", efds[0]))
+check(int(counters()["irq_requests"]) == requests,
+      "swapping back requests no irq either")
+os.close(alt)
 set_irqs(MSIX, DATA_NONE | ACT_TRIGGER, 0, nvec)
 check(all(efd_count(f) == 1 for f in efds), "DATA_NONE injects every vector")
 set_irqs(MSIX, DATA_BOOL | ACT_TRIGGER, 0, nvec,
