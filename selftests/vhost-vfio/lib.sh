@@ -362,7 +362,7 @@ vv_host_request() {
 }
 
 # vv_stall_record DIR MON BDF PEER UUID: L1's side of a stalled transfer
-# of function BDF (the mdev UUID, or passthrough if empty) with PEER in L1:
+# of function BDF (UUID: its mdev, empty for passthrough) with PEER in L1:
 # the mdev's counters, L1's interrupts, the device's view of BDF's queues
 # and the guest's ring words (through L2's QEMU monitor MON), the peer's
 # queues and ring words, the tail of L1's kernel log.
