@@ -27,13 +27,7 @@ ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
 # bulk transfer is watched: if it stops moving, both sides are recorded
 # (vv_run_l2_watched) in bench-MODE-stall/.
 {
-	cat <<L2
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP > /dev/null
-echo "L2-PING \$(ping -c 20 -i 0.2 $L1_IP | sed -n 's/.*min\/avg\/max = //p')"
-L2
-	vv_l2_watched_send "$L1_IP" 5001 "dd if=/dev/zero bs=1M count=$BULK_MB 2> /dev/null"
+	vv_l2_bulk_lines "$L1_IP" "$L2_IP" "$BULK_MB"
 	cat <<L2
 /udp_bench send $L1_IP 5002 $UDP_S 64
 /udp_bench send $L1_IP 5003 $UDP_S 1400

@@ -33,15 +33,7 @@ vv_mount_debugfs
 ifname=$(vv_netdev_of "$A")
 ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
 
-{
-	cat <<L2
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP > /dev/null && echo L2-PING-OK
-ping -c 20 -i 0.2 $L1_IP | tail -n 1
-L2
-	vv_l2_watched_send "$L1_IP" 5001 "dd if=/dev/zero bs=1M count=$MB 2> /dev/null"
-} > "$VV_TMP/stall-l2.sh"
+vv_l2_bulk_lines "$L1_IP" "$L2_IP" "$MB" > "$VV_TMP/stall-l2.sh"
 vv_l2_initrd "$VV_TMP/stall-l2.gz" "$VV_TMP/stall-l2.sh"
 
 # use_mode MODE: hand B over for MODE; sets dev (QEMU's -device) and uuid.
