@@ -27,6 +27,16 @@ options:
                       its backend is then a private tap with PAIRS queues
                       instead of the hub (no traffic reaches the others);
                       without /dev/net/tun it stays single-queue on the hub
+  --rp-nic I          function I (0-based) sits behind its own pcie-root-port
+                      (id rpI, in function I's slot on bus 0) instead of on
+                      the root bus; the root ports' secondary buses are
+                      numbered 1, 2, ... in function order, so function I
+                      is 0000:0B:00.0 with B = 1 + the number of --rp-nic
+                      functions before it (VV_NICS has that BDF)
+  --iommu-opts OPTS   the intel-iommu properties (default
+                      intremap=on,caching-mode=on,device-iotlb=on,snoop-control=on),
+                      e.g. intremap=off,caching-mode=on,snoop-control=on for
+                      an IOMMU without interrupt remapping
   --mem SIZE          L1 memory (default 4G)
   --timeout SECONDS   wall-clock bound for the whole VM run (default 900)
   --name NAME         results go to .vm-out/NAME (default: run)
@@ -44,12 +54,15 @@ USAGE
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 nics=2 mem=4G timeout=900 name=run quiet=0 tcg_thread=${VV_TCG_THREAD:-multi}
-declare -A nic_opts=() mq_pairs=()
+iommu_opts=intremap=on,caching-mode=on,device-iotlb=on,snoop-control=on
+declare -A nic_opts=() mq_pairs=() rp_nic=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--nics) nics=$2; shift 2;;
 	--nic-opts) nic_opts[${2%%:*}]=${2#*:}; shift 2;;
 	--mq-nic) mq_pairs[${2%%:*}]=${2#*:}; shift 2;;
+	--rp-nic) rp_nic[$2]=1; shift 2;;
+	--iommu-opts) iommu_opts=$2; shift 2;;
 	--mem) mem=$2; shift 2;;
 	--timeout) timeout=$2; shift 2;;
 	--name) name=$2; shift 2;;
@@ -77,11 +90,23 @@ fi
 
 bdfs="" ids=""
 nic_args=()
+rp_bus=0
 for ((i = 0; i < nics; i++)); do
 	slot=$((0x10 + i))
-	bdfs="$bdfs $(printf '0000:00:%02x.0' $slot)"
 	opts="disable-legacy=on,iommu_platform=on,ats=on"
-	opts="$opts,mac=52:54:00:00:10:$(printf '%02x' $i),addr=$(printf '0x%02x' $slot)"
+	opts="$opts,mac=52:54:00:00:10:$(printf '%02x' $i)"
+	if [ -n "${rp_nic[$i]:-}" ]; then
+		# The firmware numbers buses depth first in slot order, and the
+		# root ports are the only bridges: the next free bus is this
+		# port's secondary bus.
+		rp_bus=$((rp_bus + 1))
+		nic_args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),addr=$(printf '0x%02x' $slot)")
+		bdfs="$bdfs $(printf '0000:%02x:00.0' $rp_bus)"
+		opts="$opts,bus=rp$i,addr=0x00"
+	else
+		bdfs="$bdfs $(printf '0000:00:%02x.0' $slot)"
+		opts="$opts,addr=$(printf '0x%02x' $slot)"
+	fi
 	[ -n "${nic_opts[$i]:-}" ] && opts="$opts,${nic_opts[$i]}"
 	netdev="hubport,id=n$i,hubid=0"
 	q=${mq_pairs[$i]:-}
@@ -135,7 +160,7 @@ timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	-M q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread" -cpu max -smp 2 -m "$mem" \
 	-display none -vga none -monitor none -serial stdio -no-reboot \
 	-qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" \
-	-device intel-iommu,intremap=on,caching-mode=on,device-iotlb=on \
+	-device "intel-iommu,$iommu_opts" \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
