@@ -171,6 +171,7 @@ void vhost_vfio_config_reset(struct vhost_vfio_dev *vd)
 {
 	vv_put16(vd, PCI_COMMAND, 0, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
 		 PCI_COMMAND_INTX_DISABLE);
+	vhost_vfio_isolation_bus_master(vd);
 	vd->cfg[VV_CAP_MSIX + PCI_MSIX_FLAGS + 1] &=
 		~((PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8);
 	vd->cfg[VV_PCICFG_BAR] = 0;
@@ -247,6 +248,9 @@ int vhost_vfio_config_rw(struct vhost_vfio_dev *vd, unsigned int off,
 
 		vd->cfg[off + i] = (vd->cfg[off + i] & ~m) | (buf[i] & m);
 	}
+	/* The guest's Bus Master Enable gates the VF's DMA. */
+	if (off <= PCI_COMMAND && off + len > PCI_COMMAND)
+		vhost_vfio_isolation_bus_master(vd);
 	if (window)
 		vv_pcicfg_access(vd, true);
 	return 0;

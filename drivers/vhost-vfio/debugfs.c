@@ -13,7 +13,7 @@ static struct dentry *vhost_vfio_debugfs_root;
 static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
-	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses;
+	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses, reserved;
 
 	mutex_lock(&m->lock);
 	memcpy(maps, m->maps, sizeof(maps));
@@ -21,6 +21,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 	ns = m->build_ns;
 	builds = m->builds;
 	reuses = m->reuses;
+	reserved = m->reserved_pages;
 	mutex_unlock(&m->lock);
 
 	seq_printf(s, "mirror_builds: %llu\n", builds);
@@ -32,6 +33,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "mirror_maps_2m: %llu\n", maps[1]);
 	seq_printf(s, "mirror_maps_1g: %llu\n", maps[2]);
 	seq_printf(s, "mirror_maps: %llu\n", maps[0] + maps[1] + maps[2]);
+	seq_printf(s, "mirror_reserved_pages: %llu\n", reserved);
 }
 
 /*
@@ -81,6 +83,52 @@ static int counters_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(counters);
 
+/*
+ * Where the VF's DMA can land now, read from the IOMMU core and the VF's
+ * command register, and the only physical range the doorbell mappings
+ * can reach (isolation.c, doorbell.c).
+ */
+static int isolation_show(struct seq_file *s, void *unused)
+{
+	struct vhost_vfio_dev *vd = s->private;
+	phys_addr_t pa;
+	u64 len;
+
+	mutex_lock(&vd->lock);
+	seq_printf(s, "domain: %s\n", vhost_vfio_isolation_state(vd));
+	seq_printf(s, "bus_master: %d\n",
+		   vhost_vfio_isolation_bus_master_on(vd));
+	seq_printf(s, "dma_unsafe: %d\n", vd->vf->dma_unsafe);
+	mutex_unlock(&vd->lock);
+	mutex_lock(&vd->db_lock);
+	pa = vd->db_pa;
+	len = vd->db_map_len;
+	mutex_unlock(&vd->db_lock);
+	seq_printf(s, "doorbell_pa: 0x%llx\n", (u64)pa);
+	seq_printf(s, "doorbell_map_len: 0x%llx\n", len);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(isolation);
+
+/* Fault injection for the tests: the next VF reset reports a timeout. */
+static int fail_next_reset_set(void *data, u64 val)
+{
+	struct vhost_vfio_dev *vd = data;
+
+	atomic_set(&vd->fail_next_reset, !!val);
+	return 0;
+}
+
+static int fail_next_reset_get(void *data, u64 *val)
+{
+	struct vhost_vfio_dev *vd = data;
+
+	*val = atomic_read(&vd->fail_next_reset);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(fail_next_reset_fops, fail_next_reset_get,
+			 fail_next_reset_set, "%llu\n");
+
 /**
  * vhost_vfio_debugfs_init - create the vhost_vfio debugfs directory
  */
@@ -109,6 +157,10 @@ void vhost_vfio_debugfs_add(struct vhost_vfio_dev *vd)
 					 vhost_vfio_debugfs_root);
 	debugfs_create_file("counters", 0444, vd->debugfs, vd,
 			    &counters_fops);
+	debugfs_create_file("isolation", 0444, vd->debugfs, vd,
+			    &isolation_fops);
+	debugfs_create_file_unsafe("fail_next_reset", 0600, vd->debugfs, vd,
+				   &fail_next_reset_fops);
 }
 
 /**

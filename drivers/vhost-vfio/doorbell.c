@@ -3,11 +3,13 @@
  * vhost-vfio: mapping the VF's doorbells into the VMM (BAR2 mmap).
  *
  * Guest BAR2 offset X is VF notify area offset X, because the guest sees
- * the VF's notify_off_multiplier and queue_notify_off.  When the notify area
- * starts on a page boundary and its pages hold nothing but doorbells, those
- * pages are handed to the VMM, which maps them into the guest: a kick is a
- * plain store to the VF, with no exit.  Otherwise BAR2 stays trapped and
- * kicks are forwarded (virtio_cfg.c).
+ * the VF's notify_off_multiplier and queue_notify_off.  The backend names
+ * the whole pages at the start of the notify area that hold nothing but
+ * doorbells (notify_map_check); those pages, and only those, are handed
+ * to the VMM, which maps them into the guest: a kick is a plain store to
+ * the VF, with no exit.  Everything else in BAR2, or all of it when the
+ * backend cannot vouch for a page, stays trapped and kicks are forwarded
+ * (virtio_cfg.c).
  *
  * Revocation: every mapping hangs off a per-open pseudo file whose address
  * space we own, so unmap_mapping_range() finds all of them (also in forked
@@ -75,27 +77,26 @@ void vhost_vfio_doorbell_fs_exit(void)
 	kern_unmount(vv_db_mnt);
 }
 
-/**
- * vhost_vfio_doorbell_check - may BAR2 be mapped onto the VF's doorbells?
- * @vd: mediated device, lock held
- *
- * Return: NULL if it may, else the reason it must stay trapped.
+/*
+ * May BAR2 be mapped onto the VF's doorbells?  NULL if it may, with the
+ * only physical range the mapping may ever reach in @pa/@len, as the
+ * backend vouched for it; else the reason it stays trapped.
  */
-const char *vhost_vfio_doorbell_check(struct vhost_vfio_dev *vd)
+static const char *vv_doorbell_check(struct vhost_vfio_dev *vd,
+				     phys_addr_t *pa, u64 *len)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
 	const char *reason = NULL;
-	phys_addr_t pa;
-	u64 len;
 
 	if (!READ_ONCE(map_doorbells))
 		return "map_doorbells module parameter is N";
 	if (!vf->ops->notify_map_check)
 		return "backend cannot vouch for the notify page layout";
-	if (vf->ops->notify_map_check(vf->priv, &reason))
+	if (vf->ops->notify_map_check(vf->priv, pa, len, &reason))
 		return reason ?: "notify pages not exclusively doorbells";
-	if (vf->ops->notify_area(vf->priv, &pa, &len) || !PAGE_ALIGNED(pa))
-		return "notify area not page aligned";
+	if (!PAGE_ALIGNED(*pa) || !*len || !PAGE_ALIGNED(*len) ||
+	    *len > vf->notify_bar_size)
+		return "backend vouched for an unusable doorbell range";
 	/*
 	 * Without NOTIFICATION_DATA the value a guest writes is its queue
 	 * index.  With fewer pairs than the VF has, the guest's control
@@ -104,6 +105,20 @@ const char *vhost_vfio_doorbell_check(struct vhost_vfio_dev *vd)
 	if (vd->num_queues > 2 * vd->pairs && vd->pairs < vf->max_pairs)
 		return "control queue index remapped (max_queue_pairs below the VF's)";
 	return NULL;
+}
+
+/**
+ * vhost_vfio_doorbell_check - may BAR2 be mapped onto the VF's doorbells?
+ * @vd: mediated device, lock held
+ *
+ * Return: NULL if it may, else the reason it must stay trapped.
+ */
+const char *vhost_vfio_doorbell_check(struct vhost_vfio_dev *vd)
+{
+	phys_addr_t pa;
+	u64 len;
+
+	return vv_doorbell_check(vd, &pa, &len);
 }
 
 static int vv_db_release(struct inode *inode, struct file *file)
@@ -127,21 +142,17 @@ static const struct file_operations vv_db_fops = {
  */
 int vhost_vfio_doorbell_open(struct vhost_vfio_dev *vd)
 {
-	struct vhost_vfio_vf *vf = vd->vf;
 	struct inode *inode;
 	struct file *file;
+	phys_addr_t pa;
 	u64 len;
-	int ret;
 
-	vd->db_reason = vhost_vfio_doorbell_check(vd);
+	vd->db_reason = vv_doorbell_check(vd, &pa, &len);
 	vd->db_map_len = 0;
+	vd->db_pa = 0;
 	atomic64_set(&vd->db_faults, 0);
 	if (vd->db_reason)
 		return 0;
-
-	ret = vf->ops->notify_area(vf->priv, &vd->db_pa, &len);
-	if (ret)
-		return ret;
 
 	inode = alloc_anon_inode(vv_db_mnt->mnt_sb);
 	if (IS_ERR(inode))
@@ -160,7 +171,8 @@ int vhost_vfio_doorbell_open(struct vhost_vfio_dev *vd)
 
 	mutex_lock(&vd->db_lock);
 	vd->db_file = file;
-	vd->db_map_len = PAGE_ALIGN(len);
+	vd->db_pa = pa;
+	vd->db_map_len = len;
 	mutex_unlock(&vd->db_lock);
 	return 0;
 }

@@ -152,7 +152,6 @@ static bool vhost_vfio_ops_complete(const struct vhost_vfio_backend_ops *ops)
 static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
 {
 	const struct vhost_vfio_backend_ops *ops = vf->ops;
-	phys_addr_t pa;
 	u32 width;
 	int ret;
 	u16 i;
@@ -180,7 +179,7 @@ static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
 	}
 
 	vf->notify_mult = ops->notify_off_multiplier(vf->priv);
-	ret = ops->notify_area(vf->priv, &pa, &vf->notify_len);
+	ret = ops->notify_area(vf->priv, &vf->notify_len);
 	if (ret)
 		return ret;
 	if (!vf->notify_len || vf->notify_len > SZ_1G) {
@@ -197,7 +196,7 @@ static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
 		return -ENOMEM;
 
 	for (i = 0; i < vf->num_queues; i++) {
-		ret = ops->queue_notify_info(vf->priv, i, &pa, &width,
+		ret = ops->queue_notify_info(vf->priv, i, &width,
 					     &vf->notify_off[i]);
 		if (ret)
 			return ret;
@@ -214,6 +213,7 @@ static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
 
 static void vhost_vfio_vf_free(struct vhost_vfio_vf *vf)
 {
+	vhost_vfio_isolation_release(vf);
 	kfree(vf->notify_off);
 	kfree(vf->queue_max);
 	kfree(vf->quirks);
@@ -230,8 +230,11 @@ static void vhost_vfio_vf_free(struct vhost_vfio_vf *vf)
  *	IDs the guest sees
  *
  * Reads the VF's static properties through @ops, applies matching quirks and
- * registers an mdev parent offering one "net" instance.  The VF should be
- * reset and have its MSI-X vectors allocated before this is called.
+ * registers an mdev parent offering one "net" instance.  The VF must have
+ * its MSI-X vectors allocated and Bus Master off.  DMA ownership of the
+ * VF's IOMMU group is claimed first (it then sits in a blocking domain),
+ * and the VF is reset before the parent appears, so the first mdev finds
+ * it in its reset state.
  *
  * Context: process context, may sleep.
  * Return: the VF handle, or an ERR_PTR() on failure.
@@ -256,9 +259,20 @@ vhost_vfio_register_vf(struct device *dev,
 	vf->ids = *ids;
 	mutex_init(&vf->lock);
 
+	ret = vhost_vfio_isolation_claim(vf);
+	if (ret)
+		goto err_free;
+
 	ret = vhost_vfio_vf_discover(vf);
 	if (ret)
 		goto err_free;
+
+	/* Discovery may have negotiated (see the backend); start clean. */
+	ret = ops->reset(priv);
+	if (ret) {
+		dev_err(dev, "VF did not complete its reset (%d)\n", ret);
+		goto err_free;
+	}
 
 	ret = vhost_vfio_quirks_match(vf);
 	if (ret)

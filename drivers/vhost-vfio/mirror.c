@@ -17,11 +17,28 @@
  * DRIVER_OK only if the memslots changed or the VMM unmapped something.
  * dma_unmap removes the range from the domain and unpins it before
  * returning, as type1 requires.
+ *
+ * What may be mapped: never IOVA in the VF's reserved regions or outside
+ * the domain's aperture (isolation.c collects them at open), as type1 never
+ * lets a container map there; and only pages whose IOVA is their GPA: a
+ * sample of each pinned batch is compared with KVM's view of that GPA, so
+ * a guest with its own IOMMU (IOVA != GPA) is refused, not half-mirrored.
+ *
+ * Locking: vfio_pin_pages() takes type1's locks, and type1 calls
+ * dma_unmap with its device list locked, expecting every pin in the range
+ * gone when it returns (it BUGs after ten tries).  So the builder pins with
+ * no lock of ours held and commits the pages under @lock afterwards.  The
+ * pin in flight is published: a dma_unmap that hits it marks it stale and
+ * waits for it to land, the builder then unpins it, and retries it once
+ * after the dma_unmap finished.  The run being accumulated is kept in the
+ * mirror too, so dma_unmap can cut it like any other.
  */
 #include <linux/iommu.h>
 #include <linux/kvm_host.h>
 #include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/virtio_config.h>
 
 #include "vhost_vfio_priv.h"
 #include "trace.h"
@@ -39,6 +56,9 @@ struct vv_range {
 	u64 gpa;
 	u64 npages;
 };
+
+/* The builder met IOVA that is not the GPA of the same page. */
+#define VV_ERR_NOT_GPA	EXDEV
 
 static const size_t vv_map_sizes[] = { SZ_4K, SZ_2M, SZ_1G };
 
@@ -92,7 +112,7 @@ static int vv_run_add(struct vhost_vfio_dev *vd, u64 iova, phys_addr_t pa,
 	struct vhost_vfio_run *r;
 	int ret;
 
-	r = kmalloc(sizeof(*r), GFP_KERNEL);
+	r = kmalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r) {
 		ret = -ENOMEM;
 		goto err_unpin;
@@ -122,11 +142,8 @@ static void vv_run_unmap(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r)
 	list_del(&r->node);
 }
 
-/* Accumulates pinned pages into physically contiguous runs. */
+/* Scratch state of one build; the run in progress lives in the mirror. */
 struct vv_builder {
-	u64 iova;
-	phys_addr_t pa;
-	u64 npages;
 	struct page **pages;
 	/* Pages VFIO refused (not DMA-mapped, or read-only), merged. */
 	struct vhost_vfio_range *holes;
@@ -146,7 +163,8 @@ static int vv_hole_add(struct vv_builder *b, u64 iova)
 	if (b->nr_holes == b->cap_holes) {
 		unsigned int cap = max(16U, 2 * b->cap_holes);
 
-		h = krealloc_array(b->holes, cap, sizeof(*h), GFP_KERNEL);
+		h = krealloc_array(b->holes, cap, sizeof(*h),
+				   GFP_KERNEL_ACCOUNT);
 		if (!h)
 			return -ENOMEM;
 		b->holes = h;
@@ -156,13 +174,120 @@ static int vv_hole_add(struct vv_builder *b, u64 iova)
 	return 0;
 }
 
-static int vv_builder_flush(struct vhost_vfio_dev *vd, struct vv_builder *b)
+/* Map the run being accumulated, if any.  Mirror lock held. */
+static int vv_pend_flush(struct vhost_vfio_dev *vd)
 {
+	struct vhost_vfio_mirror *m = &vd->mirror;
 	int ret = 0;
 
-	if (b->npages)
-		ret = vv_run_add(vd, b->iova, b->pa, b->npages);
-	b->npages = 0;
+	if (m->pend_npages)
+		ret = vv_run_add(vd, m->pend_iova, m->pend_pa, m->pend_npages);
+	m->pend_npages = 0;
+	return ret;
+}
+
+static int vv_builder_flush(struct vhost_vfio_dev *vd)
+{
+	int ret;
+
+	mutex_lock(&vd->mirror.lock);
+	ret = vv_pend_flush(vd);
+	mutex_unlock(&vd->mirror.lock);
+	return ret;
+}
+
+/*
+ * Is @iova the guest-physical address of @page?  KVM's memslots say which
+ * page backs a GPA; a VMM whose guest has its own IOMMU maps guest IOVAs
+ * instead, which name other pages.  Only answerable from the VMM's own
+ * context (KVM resolves through current->mm).
+ */
+static bool vv_iova_is_gpa(struct vhost_vfio_dev *vd, u64 iova,
+			   struct page *page)
+{
+	struct kvm *kvm = vd->mirror.kvm;
+	struct page *kp;
+	bool same;
+
+	if (current->mm != kvm->mm)
+		return true;
+	kp = gfn_to_page(kvm, iova >> PAGE_SHIFT);
+	if (is_error_page(kp))
+		return false;
+	same = kp == page;
+	kvm_release_page_clean(kp);
+	return same;
+}
+
+/* Add @n pinned pages at @iova to the mirror.  Mirror lock held. */
+static int vv_commit(struct vhost_vfio_dev *vd, struct page **pages,
+		     u64 iova, int n)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	int i, ret;
+
+	m->pinned_pages += n;
+	for (i = 0; i < n; i++) {
+		u64 va = iova + ((u64)i << PAGE_SHIFT);
+		phys_addr_t pa = page_to_phys(pages[i]);
+
+		if (m->pend_npages &&
+		    va == m->pend_iova + (m->pend_npages << PAGE_SHIFT) &&
+		    pa == m->pend_pa + (m->pend_npages << PAGE_SHIFT)) {
+			m->pend_npages++;
+			continue;
+		}
+		ret = vv_pend_flush(vd);
+		if (ret) {
+			vv_unpin(vd, va, n - i);
+			return ret;
+		}
+		m->pend_iova = va;
+		m->pend_pa = pa;
+		m->pend_npages = 1;
+	}
+	return 0;
+}
+
+/*
+ * One vfio_pin_pages() call, with no lock of ours held (see the top of the
+ * file).  Returns what it returned, or -EAGAIN when a dma_unmap took the
+ * pages away meanwhile.
+ */
+static int vv_pin_batch(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			u64 iova, int n)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	bool stale;
+	int ret;
+
+	mutex_lock(&m->lock);
+	m->pinning = true;
+	m->pin_iova = iova;
+	m->pin_npages = n;
+	m->pin_stale = false;
+	mutex_unlock(&m->lock);
+
+	/* VFIO compares with the DMA mapping's R/W; no CACHE here. */
+	ret = vfio_pin_pages(&vd->vdev, iova, n, IOMMU_READ | IOMMU_WRITE,
+			     b->pages);
+
+	mutex_lock(&m->lock);
+	m->pinning = false;
+	stale = m->pin_stale;
+	if (ret > 0 && stale) {
+		m->pinned_pages += n;
+		vv_unpin(vd, iova, n);
+		ret = -EAGAIN;
+	} else if (ret > 0 && !vv_iova_is_gpa(vd, iova, b->pages[0])) {
+		m->pinned_pages += n;
+		vv_unpin(vd, iova, n);
+		ret = -VV_ERR_NOT_GPA;
+	} else if (ret > 0) {
+		ret = vv_commit(vd, b->pages, iova, n) ?: n;
+	}
+	mutex_unlock(&m->lock);
+	wake_up_all(&m->pin_wq);
 	return ret;
 }
 
@@ -170,22 +295,32 @@ static int vv_builder_flush(struct vhost_vfio_dev *vd, struct vv_builder *b)
 static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 			u64 iova, u64 npages)
 {
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	bool retried = false;
 	u64 done = 0;
-	int i, n, ret;
+	int n, ret;
 
 	while (done < npages) {
 		u64 cur = iova + (done << PAGE_SHIFT);
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		n = min_t(u64, npages - done, VFIO_PIN_PAGES_MAX_ENTRIES);
-		/* VFIO compares with the DMA mapping's R/W; no CACHE here. */
-		ret = vfio_pin_pages(&vd->vdev, cur, n,
-				     IOMMU_READ | IOMMU_WRITE, b->pages);
-		if (ret == -ENOMEM)
+		ret = vv_pin_batch(vd, b, cur, n);
+		if (ret == -EAGAIN && !retried) {
+			/* Once, after the unmap that hit us is over. */
+			wait_event(m->pin_wq, !READ_ONCE(m->unmapping));
+			retried = true;
+			continue;
+		}
+		retried = false;
+		if (ret == -ENOMEM || ret == -VV_ERR_NOT_GPA)
 			return ret;
 		if (ret < 0) {
 			/*
-			 * Not (all) DMA-mapped, or read-only: bisect so a
-			 * large hole costs a logarithmic number of calls.
+			 * Not (all) DMA-mapped, or read-only, or unmapped while
+			 * we pinned: bisect so a large hole costs a logarithmic
+			 * number of calls.
 			 */
 			if (n > 1) {
 				ret = vv_pin_range(vd, b, cur, n / 2);
@@ -200,32 +335,44 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 				if (ret)
 					return ret;
 			}
-			done += n;
-			continue;
-		}
-		vd->mirror.pinned_pages += n;
-		for (i = 0; i < n; i++) {
-			u64 va = cur + ((u64)i << PAGE_SHIFT);
-			phys_addr_t pa = page_to_phys(b->pages[i]);
-
-			if (b->npages &&
-			    va == b->iova + (b->npages << PAGE_SHIFT) &&
-			    pa == b->pa + (b->npages << PAGE_SHIFT)) {
-				b->npages++;
-				continue;
-			}
-			ret = vv_builder_flush(vd, b);
-			if (ret) {
-				vv_unpin(vd, va, n - i);
-				return ret;
-			}
-			b->iova = va;
-			b->pa = pa;
-			b->npages = 1;
 		}
 		done += n;
 		cond_resched();
 	}
+	return 0;
+}
+
+/*
+ * Pin a candidate range minus the IOVA the mirror must never map (the
+ * sorted m->excluded): reserved regions and what lies outside the aperture.
+ */
+static int vv_pin_allowed(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			  u64 iova, u64 npages)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	u64 end = iova + (npages << PAGE_SHIFT), cur = iova;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->nr_excluded && cur < end; i++) {
+		u64 xs = round_down(m->excluded[i].start, PAGE_SIZE);
+		u64 xe = m->excluded[i].last >= U64_MAX - PAGE_SIZE ? U64_MAX :
+			 round_up(m->excluded[i].last + 1, PAGE_SIZE);
+
+		if (xe <= cur || xs >= end)
+			continue;
+		if (xs > cur) {
+			ret = vv_pin_range(vd, b, cur, (xs - cur) >> PAGE_SHIFT);
+			if (ret)
+				return ret;
+		}
+		mutex_lock(&m->lock);
+		m->reserved_pages += (min(xe, end) - max(xs, cur)) >> PAGE_SHIFT;
+		mutex_unlock(&m->lock);
+		cur = min(xe, end);
+	}
+	if (cur < end)
+		return vv_pin_range(vd, b, cur, (end - cur) >> PAGE_SHIFT);
 	return 0;
 }
 
@@ -244,7 +391,7 @@ static int vv_collect_ranges(struct kvm *kvm, struct vv_range **out,
 	kvm_for_each_memslot(slot, bkt, slots)
 		cap++;
 	if (cap)
-		r = kcalloc(cap, sizeof(*r), GFP_KERNEL);
+		r = kcalloc(cap, sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (r) {
 		kvm_for_each_memslot(slot, bkt, slots) {
 			if (n == cap)
@@ -273,6 +420,7 @@ void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd)
 {
 	mutex_init(&vd->mirror.lock);
 	INIT_LIST_HEAD(&vd->mirror.runs);
+	init_waitqueue_head(&vd->mirror.pin_wq);
 }
 
 /**
@@ -287,9 +435,8 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->kvm = vd->vdev.kvm;
 	if (m->kvm)
 		kvm_get_kvm(m->kvm);
-	m->prot = IOMMU_READ | IOMMU_WRITE;
-	if (device_iommu_capable(vd->vf->dev, IOMMU_CAP_CACHE_COHERENCY))
-		m->prot |= IOMMU_CACHE;
+	/* Open made sure the domain enforces coherency (isolation.c). */
+	m->prot = IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE;
 	m->builds = 0;
 	m->reuses = 0;
 	m->build_ns = 0;
@@ -305,12 +452,40 @@ static void vv_mirror_teardown_locked(struct vhost_vfio_dev *vd)
 	kfree(vd->mirror.holes);
 	vd->mirror.holes = NULL;
 	vd->mirror.nr_holes = 0;
+	/* Pinned by a failed or interrupted build, never mapped. */
+	if (vd->mirror.pend_npages)
+		vv_unpin(vd, vd->mirror.pend_iova, vd->mirror.pend_npages);
+	vd->mirror.pend_npages = 0;
 	list_for_each_entry_safe(r, tmp, &vd->mirror.runs, node) {
 		vv_run_unmap(vd, r);
 		vv_unpin(vd, r->iova, r->npages);
 		kfree(r);
 		cond_resched();
 	}
+}
+
+/* Is every page of [iova, iova + len) mapped?  Mirror lock held. */
+static bool vv_mirror_has(struct vhost_vfio_dev *vd, u64 iova, u64 len)
+{
+	u64 page = round_down(iova, PAGE_SIZE), end = iova + len;
+	struct vhost_vfio_run *r;
+	bool found;
+
+	if (!len || end < iova)
+		return false;
+	for (; page < end; page += PAGE_SIZE) {
+		found = false;
+		list_for_each_entry(r, &vd->mirror.runs, node) {
+			if (page >= r->iova &&
+			    page < r->iova + (r->npages << PAGE_SHIFT)) {
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return false;
+	}
+	return true;
 }
 
 /**
@@ -344,30 +519,51 @@ void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd)
 /*
  * 6.1 tells an emulated-IOMMU device about unmaps only, so pages the VMM
  * DMA-mapped after the last build are found by trying the holes again.
+ * The old hole list stays the mirror's until the new one is complete.
  */
 static int vv_fill_holes(struct vhost_vfio_dev *vd, struct vv_builder *b)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
-	unsigned int i;
+	struct vhost_vfio_range *holes = m->holes;
+	unsigned int i, nr = m->nr_holes;
 	int ret = 0;
 
-	for (i = 0; i < m->nr_holes && !ret; i++) {
-		ret = vv_pin_range(vd, b, m->holes[i].iova, m->holes[i].npages);
+	for (i = 0; i < nr && !ret; i++) {
+		ret = vv_pin_range(vd, b, holes[i].iova, holes[i].npages);
 		if (!ret)
-			ret = vv_builder_flush(vd, b);
+			ret = vv_builder_flush(vd);
 	}
 	if (ret)
 		return ret;
+	mutex_lock(&m->lock);
 	kfree(m->holes);
 	m->holes = b->holes;
 	m->nr_holes = b->nr_holes;
 	b->holes = NULL;
+	mutex_unlock(&m->lock);
 	return 0;
+}
+
+static const char *vv_build_error(int ret)
+{
+	switch (ret) {
+	case -ENOMEM:
+		return "pinning guest memory failed with -ENOMEM (RLIMIT_MEMLOCK of the VMM?)";
+	case -EINTR:
+		return "the VMM was killed";
+	case -VV_ERR_NOT_GPA:
+		return "guest memory is DMA-mapped at IOVAs that are not its guest-physical addresses (a guest with its own IOMMU is not supported)";
+	default:
+		return "IOMMU mapping failed";
+	}
 }
 
 /**
  * vhost_vfio_mirror_build - (re)build the mirror from the VM's memslots
  * @vd: mediated device, lock held; the VF is not running (no DRIVER_OK)
+ *
+ * Pins with no mirror lock held, so dma_unmap can run meanwhile (see the
+ * top of the file).
  *
  * Return: 0, or a negative errno after logging why.
  */
@@ -376,12 +572,11 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	struct vv_builder b = { };
 	struct vv_range *ranges = NULL;
+	u64 start = local_clock(), gen, seq;
 	const char *why;
-	u64 start, gen;
+	bool reuse;
 	int i, n, ret;
 
-	mutex_lock(&m->lock);
-	start = local_clock();
 	if (!m->kvm) {
 		why = "no KVM VM is associated with the VFIO group";
 		ret = -ENODEV;
@@ -394,78 +589,130 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 		goto out_log;
 	}
 	b.pages = kmalloc_array(VFIO_PIN_PAGES_MAX_ENTRIES, sizeof(*b.pages),
-				GFP_KERNEL);
+				GFP_KERNEL_ACCOUNT);
 	if (!b.pages) {
 		why = "out of memory";
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	if (m->valid && m->gen == gen) {
-		/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
+
+	mutex_lock(&m->lock);
+	/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
+	reuse = m->valid && m->gen == gen;
+	if (!reuse) {
+		vv_mirror_teardown_locked(vd);
+		m->reserved_pages = 0;
+	}
+	seq = m->unmap_seq;
+	mutex_unlock(&m->lock);
+
+	if (reuse) {
 		ret = vv_fill_holes(vd, &b);
 		if (ret)
 			goto out_pin_failed;
+		mutex_lock(&m->lock);
 		m->reuses++;
-		kfree(ranges);
-		kfree(b.pages);
+		mutex_unlock(&m->lock);
 		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,
 					      m->pinned_pages, 0, true);
-		mutex_unlock(&m->lock);
-		return 0;
+		goto out_free;
 	}
 
-	vv_mirror_teardown_locked(vd);
 	ret = 0;
-	for (i = 0; i < n; i++) {
-		ret = vv_pin_range(vd, &b, ranges[i].gpa, ranges[i].npages);
+	for (i = 0; i < n && !ret; i++) {
+		ret = vv_pin_allowed(vd, &b, ranges[i].gpa, ranges[i].npages);
 		if (!ret)
-			ret = vv_builder_flush(vd, &b);
-		if (ret)
-			break;
+			ret = vv_builder_flush(vd);
 	}
 	if (ret)
 		goto out_pin_failed;
+
+	mutex_lock(&m->lock);
 	if (!m->pinned_pages) {
+		mutex_unlock(&m->lock);
 		why = "no guest memory is DMA-mapped in the VFIO container";
 		ret = -ENOENT;
 		goto out_teardown;
 	}
 	m->builds++;
 	m->build_ns = local_clock() - start;
-	/* Reusable; the holes are tried again then (vv_fill_holes()). */
-	m->valid = true;
+	/*
+	 * Reusable, unless the VMM unmapped something while we built: the
+	 * holes are tried again then (vv_fill_holes()), unmapped ranges not.
+	 */
+	m->valid = m->unmap_seq == seq;
 	kfree(m->holes);
 	m->holes = b.holes;
 	m->nr_holes = b.nr_holes;
 	b.holes = NULL;
 	m->gen = gen;
-	kfree(ranges);
-	kfree(b.pages);
+	mutex_unlock(&m->lock);
 	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0, m->pinned_pages,
 				      m->build_ns, false);
-	mutex_unlock(&m->lock);
-	return 0;
+	goto out_free;
 
 out_pin_failed:
-	why = ret == -ENOMEM ?
-	      "pinning guest memory failed with -ENOMEM (RLIMIT_MEMLOCK of the VMM?)" :
-	      "IOMMU mapping failed";
+	why = vv_build_error(ret);
 out_teardown:
-	/* Pinned pages not yet flushed into a run. */
-	if (b.npages)
-		vv_unpin(vd, b.iova, b.npages);
-	vv_mirror_teardown_locked(vd);
-out_free:
+	vhost_vfio_mirror_teardown(vd);
 	kfree(b.holes);
 	kfree(ranges);
 	kfree(b.pages);
 out_log:
 	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, 0,
 				      local_clock() - start, false);
-	mutex_unlock(&m->lock);
 	dev_err_ratelimited(vv_dev(vd), "cannot build DMA mirror: %s (%d); DRIVER_OK refused\n",
 			    why, ret);
 	return ret;
+
+out_free:
+	kfree(b.holes);
+	kfree(ranges);
+	kfree(b.pages);
+	return ret;
+}
+
+/**
+ * vhost_vfio_mirror_covers_rings - are the guest's rings in the mirror?
+ * @vd: mediated device, lock held, mirror built
+ *
+ * Every enabled queue's rings must be guest memory the VF can reach.  If
+ * they are not, the guest's addresses are not the GPAs the VMM mapped (a
+ * guest IOMMU, or a broken driver), and the VF would only fault.
+ *
+ * Return: true if DRIVER_OK may go on.
+ */
+bool vhost_vfio_mirror_covers_rings(struct vhost_vfio_dev *vd)
+{
+	bool packed = vd->negotiated & BIT_ULL(VIRTIO_F_RING_PACKED);
+	u64 bad = 0;
+	bool ok = true;
+	u16 q;
+
+	mutex_lock(&vd->mirror.lock);
+	for (q = 0; q < vd->num_queues && ok; q++) {
+		struct vhost_vfio_vq *vq = &vd->vqs[q];
+		u64 sz = vq->size;
+
+		if (!vq->enabled)
+			continue;
+		/* virtio 1.2, 2.7 (packed) and 2.6 (split) ring sizes. */
+		if (!vv_mirror_has(vd, vq->desc, 16 * sz))
+			bad = vq->desc;
+		else if (!vv_mirror_has(vd, vq->avail,
+					packed ? 4 : 6 + 2 * sz))
+			bad = vq->avail;
+		else if (!vv_mirror_has(vd, vq->used, packed ? 4 : 6 + 8 * sz))
+			bad = vq->used;
+		else
+			continue;
+		ok = false;
+	}
+	mutex_unlock(&vd->mirror.lock);
+	if (!ok)
+		dev_err_ratelimited(vv_dev(vd), "queue %u ring at 0x%llx is not guest memory the VMM DMA-mapped (a guest with its own IOMMU, whose addresses are not guest-physical, is not supported); DRIVER_OK refused\n",
+				    q - 1, bad);
+	return ok;
 }
 
 /*
@@ -508,25 +755,42 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct vhost_vfio_dev *vd = container_of(vdev, struct vhost_vfio_dev,
 						 vdev);
+	struct vhost_vfio_mirror *m = &vd->mirror;
 	struct vhost_vfio_run *r, *tmp;
 	u64 end = iova + length;
 	int ret = 0;
 
 	if (end < iova)
 		end = U64_MAX;
-	mutex_lock(&vd->mirror.lock);
-	list_for_each_entry_safe(r, tmp, &vd->mirror.runs, node) {
+	mutex_lock(&m->lock);
+	m->unmapping++;
+	m->unmap_seq++;
+	/* A pin in flight in the range: let it land, the builder drops it. */
+	while (m->pinning && m->pin_iova < end &&
+	       iova < m->pin_iova + (m->pin_npages << PAGE_SHIFT)) {
+		m->pin_stale = true;
+		mutex_unlock(&m->lock);
+		wait_event(m->pin_wq, !READ_ONCE(m->pinning));
+		mutex_lock(&m->lock);
+	}
+	/* The builder's run in progress is cut like the others. */
+	if (m->pend_npages && m->pend_iova < end &&
+	    iova < m->pend_iova + (m->pend_npages << PAGE_SHIFT))
+		ret = vv_pend_flush(vd);
+	list_for_each_entry_safe(r, tmp, &m->runs, node) {
 		u64 rend = r->iova + (r->npages << PAGE_SHIFT);
 
 		if (r->iova >= end || rend <= iova)
 			continue;
 		/* The next DRIVER_OK must look at the memslots again. */
-		vd->mirror.valid = false;
+		m->valid = false;
 		ret = vv_run_cut(vd, r, iova, end) ?: ret;
 	}
 	trace_vhost_vfio_mirror_unmap(dev_name(vv_dev(vd)), iova, length,
-				      vd->mirror.pinned_pages);
-	mutex_unlock(&vd->mirror.lock);
+				      m->pinned_pages);
+	m->unmapping--;
+	mutex_unlock(&m->lock);
+	wake_up_all(&m->pin_wq);
 	if (ret)
 		dev_err_ratelimited(vv_dev(vd),
 				    "DMA mirror lost a range while unmapping 0x%llx+0x%llx (%d)\n",

@@ -35,9 +35,10 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 	mutex_lock(&vd->lock);
 	/*
 	 * The VF must not DMA with guest-physical addresses into host memory:
-	 * park it in an empty IOMMU domain before the guest can program it.
+	 * move it from the blocking domain to its own, still empty, domain
+	 * before the guest can program it (isolation.c).
 	 */
-	ret = vhost_vfio_dma_attach(vd);
+	ret = vhost_vfio_isolation_open(vd);
 	if (ret)
 		goto out_unlock;
 
@@ -52,11 +53,11 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 
 	ret = vhost_vfio_device_reset(vd);
 	if (ret)
-		goto err_detach;
+		goto err_close;
 
 	ret = vhost_vfio_doorbell_open(vd);
 	if (ret)
-		goto err_detach;
+		goto err_close;
 
 	/* The DMA mirror is built from this VM's memslots at DRIVER_OK. */
 	vhost_vfio_mirror_open(vd);
@@ -65,8 +66,8 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 	mutex_unlock(&vd->lock);
 	return 0;
 
-err_detach:
-	vhost_vfio_dma_detach(vd);
+err_close:
+	vhost_vfio_isolation_close(vd);
 out_unlock:
 	mutex_unlock(&vd->lock);
 	return ret;
@@ -80,13 +81,13 @@ static void vhost_vfio_close_device(struct vfio_device *vdev)
 	vhost_vfio_doorbell_close(vd);
 
 	mutex_lock(&vd->lock);
+	vd->open = false;
 	/* Stop the VF: no more DMA and no more interrupts. */
-	vhost_vfio_device_reset(vd);
+	vhost_vfio_isolation_quiesce(vd);
 	vhost_vfio_irqs_disable(vd);
 	/* Only a quiet VF may lose its mappings, then its domain. */
 	vhost_vfio_mirror_close(vd);
-	vhost_vfio_dma_detach(vd);
-	vd->open = false;
+	vhost_vfio_isolation_close(vd);
 	mutex_unlock(&vd->lock);
 }
 
@@ -274,7 +275,8 @@ static long vhost_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		/* Doorbell pages fault back in once the reset is over. */
 		vhost_vfio_doorbell_revoke(vd);
 		mutex_lock(&vd->lock);
-		ret = vhost_vfio_device_reset(vd);
+		/* Like an FLR: Bus Master off, and the VF reset. */
+		ret = vhost_vfio_isolation_quiesce(vd);
 		if (!ret)
 			vhost_vfio_config_reset(vd);
 		mutex_unlock(&vd->lock);

@@ -12,6 +12,7 @@
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
+#include <linux/wait.h>
 #include <linux/vfio.h>
 #include <linux/vhost_vfio.h>
 
@@ -84,6 +85,8 @@ struct vhost_vfio_quirk {
  * @notify_bar_size: guest BAR2 size (power of two, >= PAGE_SIZE)
  * @notify_off: queue_notify_off of each VF queue
  * @queue_max: maximum size of each VF queue
+ * @group: the VF's IOMMU group, DMA ownership claimed (isolation.c)
+ * @dma_unsafe: the VF failed to reset and may still do DMA
  */
 struct vhost_vfio_vf {
 	struct device *dev;
@@ -108,6 +111,8 @@ struct vhost_vfio_vf {
 	u64 notify_bar_size;
 	u16 *notify_off;
 	u16 *queue_max;
+	struct iommu_group *group;
+	bool dma_unsafe;
 };
 
 /* Emulated per-queue state of a guest-visible virtqueue. */
@@ -156,6 +161,18 @@ struct vhost_vfio_irq {
 	char name[64];
 };
 
+/* A run of guest pages by IOVA, e.g. a hole VFIO refused to pin. */
+struct vhost_vfio_range {
+	u64 iova;
+	u64 npages;
+};
+
+/* An inclusive IOVA interval the mirror never maps. */
+struct vhost_vfio_span {
+	u64 start;
+	u64 last;
+};
+
 /**
  * struct vhost_vfio_mirror - the VF's IOMMU domain contents
  * @lock: serializes build and teardown against dma_unmap
@@ -169,17 +186,40 @@ struct vhost_vfio_irq {
  * @reuses: DRIVER_OKs that found the mirror still current
  * @valid: the mirror is complete for memslot generation @gen
  * @gen: memslot generation the mirror was built from
+ * @holes: memslot pages VFIO refused to pin at the last build
+ * @nr_holes: entries in @holes
+ * @excluded: IOVA never mapped (reserved regions, outside the aperture)
+ * @nr_excluded: entries in @excluded
+ * @reserved_pages: candidate pages skipped because they are in @excluded
+ * @pin_wq: dma_unmap waits here for a pin in flight; the builder for
+ *	dma_unmap calls in progress
+ * @pinning: the builder is inside vfio_pin_pages() for @pin_iova
+ * @pin_iova: first IOVA of the pin in flight
+ * @pin_npages: pages of the pin in flight
+ * @pin_stale: a dma_unmap hit the pin in flight: its pages must go
+ * @unmapping: dma_unmap calls in progress
+ * @unmap_seq: dma_unmap calls since open; a build that saw one is not reused
+ * @pend_iova: start of the run being accumulated by the builder
+ * @pend_pa: its physical address
+ * @pend_npages: its length in pages, 0 when none
  */
-/* A run of guest pages by IOVA, e.g. a hole VFIO refused to pin. */
-struct vhost_vfio_range {
-	u64 iova;
-	u64 npages;
-};
-
 struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
-	struct vhost_vfio_range *holes;	/* memslot pages not DMA-mapped */
+	struct vhost_vfio_range *holes;
 	unsigned int nr_holes;
+	struct vhost_vfio_span *excluded;
+	unsigned int nr_excluded;
+	u64 reserved_pages;
+	wait_queue_head_t pin_wq;
+	bool pinning;
+	u64 pin_iova;
+	u64 pin_npages;
+	bool pin_stale;
+	unsigned int unmapping;
+	u64 unmap_seq;
+	u64 pend_iova;
+	phys_addr_t pend_pa;
+	u64 pend_npages;
 	struct kvm *kvm;
 	struct list_head runs;
 	int prot;
@@ -231,6 +271,8 @@ struct vhost_vfio_mirror {
  * @db_map_len: mappable length from BAR2 offset 0, 0 when trapped
  * @db_reason: why BAR2 is trapped, NULL when mapped
  * @db_faults: doorbell pages inserted on fault
+ * @fail_next_reset: debugfs fault injection: report the next VF reset as
+ *	timed out (after doing it), to exercise the recovery path
  */
 struct vhost_vfio_dev {
 	struct vfio_device vdev;
@@ -269,6 +311,7 @@ struct vhost_vfio_dev {
 	u64 db_map_len;
 	const char *db_reason;
 	atomic64_t db_faults;
+	atomic_t fail_next_reset;
 };
 
 static inline struct device *vv_dev(struct vhost_vfio_dev *vd)
@@ -309,9 +352,15 @@ int vhost_vfio_quirks_match(struct vhost_vfio_vf *vf);
 /* sysfs.c */
 extern const struct attribute_group *vhost_vfio_mdev_groups[];
 
-/* dma.c */
-int vhost_vfio_dma_attach(struct vhost_vfio_dev *vd);
-void vhost_vfio_dma_detach(struct vhost_vfio_dev *vd);
+/* isolation.c */
+int vhost_vfio_isolation_claim(struct vhost_vfio_vf *vf);
+void vhost_vfio_isolation_release(struct vhost_vfio_vf *vf);
+int vhost_vfio_isolation_open(struct vhost_vfio_dev *vd);
+void vhost_vfio_isolation_close(struct vhost_vfio_dev *vd);
+void vhost_vfio_isolation_bus_master(struct vhost_vfio_dev *vd);
+int vhost_vfio_isolation_quiesce(struct vhost_vfio_dev *vd);
+const char *vhost_vfio_isolation_state(struct vhost_vfio_dev *vd);
+bool vhost_vfio_isolation_bus_master_on(struct vhost_vfio_dev *vd);
 
 /* irq.c */
 int vhost_vfio_irqs_alloc(struct vhost_vfio_dev *vd);
@@ -341,6 +390,7 @@ void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd);
 int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_teardown(struct vhost_vfio_dev *vd);
 void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length);
+bool vhost_vfio_mirror_covers_rings(struct vhost_vfio_dev *vd);
 
 /* debugfs.c */
 void vhost_vfio_debugfs_init(void);

@@ -108,6 +108,9 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
 	int ret;
 
 	ret = vd->vf->ops->reset(vd->vf->priv);
+	/* debugfs fault injection: the recovery path of a stuck VF. */
+	if (!ret && atomic_xchg(&vd->fail_next_reset, 0))
+		ret = -ETIMEDOUT;
 	trace_vhost_vfio_reset(dev_name(vv_dev(vd)), ret);
 	if (ret)
 		dev_err_ratelimited(vv_dev(vd), "VF %s did not complete reset (%d)\n",
@@ -200,6 +203,7 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
 	u8 old = vhost_vfio_guest_status(vd);
+	u8 driver_ok = VIRTIO_CONFIG_S_DRIVER_OK;
 	bool features_ok_now;
 
 	if (!status) {
@@ -211,8 +215,22 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 
 	features_ok_now = (status & VIRTIO_CONFIG_S_FEATURES_OK) &&
 			  !(old & VIRTIO_CONFIG_S_FEATURES_OK);
-	if (features_ok_now)
+	if (features_ok_now) {
 		vv_features_ok(vd, &status);
+		/*
+		 * FEATURES_OK and DRIVER_OK may come in one write.  DRIVER_OK
+		 * must wait until the VF itself holds FEATURES_OK (virtio
+		 * 1.2, 3.1.1): whoever refused the features refused both.
+		 */
+		vf->ops->set_status(vf->priv, status & ~driver_ok);
+		if (!(vhost_vfio_guest_status(vd) &
+		      VIRTIO_CONFIG_S_FEATURES_OK) && (status & driver_ok)) {
+			dev_warn_ratelimited(vv_dev(vd),
+					     "device_status 0x%02x: FEATURES_OK was refused, so DRIVER_OK is dropped\n",
+					     status);
+			status &= ~driver_ok;
+		}
+	}
 
 	/*
 	 * DRIVER_OK lets the VF DMA, so its domain must mirror the guest's
@@ -220,10 +238,10 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 	 * translates.  If not, the VF never sees DRIVER_OK and the guest
 	 * reads it back clear.
 	 */
-	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !(old & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    (!vhost_vfio_vf_dma_translated(vd) || vhost_vfio_mirror_build(vd)))
-		status &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+	if ((status & driver_ok) && !(old & driver_ok) &&
+	    (!vhost_vfio_vf_dma_translated(vd) || vhost_vfio_mirror_build(vd) ||
+	     !vhost_vfio_mirror_covers_rings(vd)))
+		status &= ~driver_ok;
 
 	vf->ops->set_status(vf->priv, status);
 	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,

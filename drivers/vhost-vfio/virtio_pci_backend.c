@@ -15,14 +15,22 @@
 /* The spec asks drivers to wait for reset completion; bound it at 1 s. */
 #define VVF_RESET_TIMEOUT_US	USEC_PER_SEC
 
+/*
+ * The notify structure this backend uses, chosen and mapped by us: the
+ * library picks the first notify capability in any BAR, which may be a
+ * port-I/O one that cannot be mapped into a guest.
+ */
 struct vvf_pci {
 	struct virtio_pci_modern_device mdev;
 	struct vhost_vfio_vf *core;
-	/* The whole notify area, mapped by the library or by us. */
 	void __iomem *notify;
-	bool notify_mapped_here;
+	int notify_cap;
+	u8 notify_bar;
+	u32 notify_off;
+	u32 notify_len;
+	u32 notify_mult;
+	bool notify_is_mem;
 	phys_addr_t notify_pa;
-	u64 notify_len;
 	int nvec;
 };
 
@@ -126,8 +134,8 @@ static u16 vvf_queue_set_vector(void *priv, u16 qid, u16 vector)
 	return vp_modern_queue_vector(vvf_mdev(priv), qid, vector);
 }
 
-static int vvf_queue_notify_info(void *priv, u16 qid, phys_addr_t *pa,
-				 u32 *size, u16 *notify_off)
+static int vvf_queue_notify_info(void *priv, u16 qid, u32 *size,
+				 u16 *notify_off)
 {
 	struct vvf_pci *vf = priv;
 	struct virtio_pci_common_cfg __iomem *cfg = vf->mdev.common;
@@ -139,15 +147,13 @@ static int vvf_queue_notify_info(void *priv, u16 qid, phys_addr_t *pa,
 
 	*notify_off = off;
 	*size = sizeof(u16);
-	*pa = vf->notify_pa + (u64)off * vf->mdev.notify_offset_multiplier;
 	return 0;
 }
 
-static int vvf_notify_area(void *priv, phys_addr_t *pa, u64 *len)
+static int vvf_notify_area(void *priv, u64 *len)
 {
 	struct vvf_pci *vf = priv;
 
-	*pa = vf->notify_pa;
 	*len = vf->notify_len;
 	return 0;
 }
@@ -233,7 +239,7 @@ static int vvf_config_write(void *priv, unsigned int offset, const void *buf,
 
 static u32 vvf_notify_off_multiplier(void *priv)
 {
-	return vvf_mdev(priv)->notify_offset_multiplier;
+	return ((struct vvf_pci *)priv)->notify_mult;
 }
 
 static u8 vvf_isr_read(void *priv)
@@ -268,26 +274,31 @@ static void vvf_cap_region(struct pci_dev *pdev, int cap, u8 *bar, u32 *off,
 }
 
 /*
- * The notify capability the library chose: the first one whose BAR is a
- * memory BAR.  The library only remembers its position for large areas.
+ * The notify structure to use: the first notify capability in a memory BAR,
+ * else the first in an I/O BAR (its doorbells then stay trapped).  A
+ * device may offer several, and the driver may use any it supports.
  */
 static int vvf_find_notify_cap(struct pci_dev *pdev)
 {
+	unsigned long want[] = { IORESOURCE_MEM, IORESOURCE_IO };
+	unsigned int i;
 	u8 type, bar;
 	int pos;
 
-	for (pos = pci_find_capability(pdev, PCI_CAP_ID_VNDR); pos;
-	     pos = pci_find_next_capability(pdev, pos, PCI_CAP_ID_VNDR)) {
-		pci_read_config_byte(pdev, pos +
-				     offsetof(struct virtio_pci_cap, cfg_type),
-				     &type);
-		pci_read_config_byte(pdev, pos +
-				     offsetof(struct virtio_pci_cap, bar),
-				     &bar);
-		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG &&
-		    bar < PCI_STD_NUM_BARS &&
-		    (pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
-			return pos;
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		for (pos = pci_find_capability(pdev, PCI_CAP_ID_VNDR); pos;
+		     pos = pci_find_next_capability(pdev, pos, PCI_CAP_ID_VNDR)) {
+			pci_read_config_byte(pdev, pos +
+					     offsetof(struct virtio_pci_cap, cfg_type),
+					     &type);
+			pci_read_config_byte(pdev, pos +
+					     offsetof(struct virtio_pci_cap, bar),
+					     &bar);
+			if (type == VIRTIO_PCI_CAP_NOTIFY_CFG &&
+			    bar < PCI_STD_NUM_BARS &&
+			    (pci_resource_flags(pdev, bar) & want[i]))
+				return pos;
+		}
 	}
 	return 0;
 }
@@ -298,38 +309,34 @@ static bool vvf_overlaps(u64 a, u64 alen, u64 b, u64 blen)
 }
 
 /*
- * The notify pages may go to a guest only if no other virtio structure
- * and neither the MSI-X table nor the PBA shares a page with them: a
- * guest could otherwise reach registers the host mediates.
+ * The doorbell pages a guest may map: the whole pages inside our notify
+ * structure, from its start, if it is in a memory BAR and starts on a page
+ * boundary, and no other virtio structure, MSI-X table or PBA shares those
+ * pages (a guest could otherwise reach registers the host mediates).  The
+ * address returned is the only one the core maps.
  */
-static int vvf_notify_map_check(void *priv, const char **reason)
+static int vvf_notify_map_check(void *priv, phys_addr_t *pa, u64 *len,
+				const char **reason)
 {
 	struct vvf_pci *vf = priv;
 	struct pci_dev *pdev = vf->mdev.pci_dev;
-	u32 noff, nlen, off, len, tbl;
-	u64 pstart, plen;
-	u8 nbar, bar, type;
+	u8 nbar = vf->notify_bar, bar, type;
+	u32 off, clen, tbl, mlen;
+	u64 pstart = vf->notify_off, plen;
 	u16 ctrl;
 	int pos;
 
-	pos = vf->mdev.notify_map_cap ?: vvf_find_notify_cap(pdev);
-	if (!pos) {
-		*reason = "notify capability not found";
+	if (!vf->notify_is_mem) {
+		*reason = "notify structure is in an I/O BAR";
 		return -EINVAL;
 	}
-	vvf_cap_region(pdev, pos, &nbar, &noff, &nlen);
-	if (nbar >= PCI_STD_NUM_BARS || !nlen) {
-		*reason = "notify capability unreadable";
+	if (!PAGE_ALIGNED(vf->notify_pa)) {
+		*reason = "notify structure not page aligned";
 		return -EINVAL;
 	}
-	if (!PAGE_ALIGNED(pci_resource_start(pdev, nbar) + noff)) {
-		*reason = "notify area not page aligned";
-		return -EINVAL;
-	}
-	pstart = noff;
-	plen = PAGE_ALIGN(nlen);
-	if (pstart + plen > pci_resource_len(pdev, nbar)) {
-		*reason = "notify pages extend beyond the BAR";
+	plen = round_down(vf->notify_len, PAGE_SIZE);
+	if (!plen) {
+		*reason = "notify structure smaller than a page";
 		return -EINVAL;
 	}
 
@@ -338,12 +345,11 @@ static int vvf_notify_map_check(void *priv, const char **reason)
 		pci_read_config_byte(pdev, pos +
 				     offsetof(struct virtio_pci_cap, cfg_type),
 				     &type);
-		/* PCI_CFG describes no memory; notify caps hold doorbells. */
-		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG ||
-		    type == VIRTIO_PCI_CAP_PCI_CFG)
+		/* PCI_CFG describes no memory. */
+		if (pos == vf->notify_cap || type == VIRTIO_PCI_CAP_PCI_CFG)
 			continue;
-		vvf_cap_region(pdev, pos, &bar, &off, &len);
-		if (bar == nbar && vvf_overlaps(pstart, plen, off, len)) {
+		vvf_cap_region(pdev, pos, &bar, &off, &clen);
+		if (bar == nbar && vvf_overlaps(pstart, plen, off, clen)) {
 			*reason = "notify pages shared with other virtio registers";
 			return -EINVAL;
 		}
@@ -352,21 +358,23 @@ static int vvf_notify_map_check(void *priv, const char **reason)
 	pos = pdev->msix_cap;
 	if (pos) {
 		pci_read_config_word(pdev, pos + PCI_MSIX_FLAGS, &ctrl);
-		len = ((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1) * PCI_MSIX_ENTRY_SIZE;
+		mlen = ((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1) * PCI_MSIX_ENTRY_SIZE;
 		pci_read_config_dword(pdev, pos + PCI_MSIX_TABLE, &tbl);
 		if ((tbl & PCI_MSIX_TABLE_BIR) == nbar &&
-		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_TABLE_OFFSET, len)) {
+		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_TABLE_OFFSET, mlen)) {
 			*reason = "notify pages shared with the MSI-X table";
 			return -EINVAL;
 		}
 		pci_read_config_dword(pdev, pos + PCI_MSIX_PBA, &tbl);
 		if ((tbl & PCI_MSIX_PBA_BIR) == nbar &&
 		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_PBA_OFFSET,
-				 DIV_ROUND_UP(len / PCI_MSIX_ENTRY_SIZE, 64) * 8)) {
+				 DIV_ROUND_UP(mlen / PCI_MSIX_ENTRY_SIZE, 64) * 8)) {
 			*reason = "notify pages shared with the MSI-X PBA";
 			return -EINVAL;
 		}
 	}
+	*pa = vf->notify_pa;
+	*len = plen;
 	return 0;
 }
 
@@ -398,52 +406,45 @@ static const struct vhost_vfio_backend_ops vvf_ops = {
 	.notify_map_check = vvf_notify_map_check,
 };
 
-/*
- * The library maps small notify areas itself; for larger ones it only
- * remembers where the capability is, so map the whole area here (the core
- * needs it for trapped doorbells and its physical address for BAR2).
- */
+/* Find, check and map the notify structure (see struct vvf_pci). */
 static int vvf_map_notify(struct vvf_pci *vf)
 {
 	struct pci_dev *pdev = vf->mdev.pci_dev;
-	int cap = vf->mdev.notify_map_cap;
+	int cap = vvf_find_notify_cap(pdev);
 	u32 offset, length;
 	u8 bar;
 
-	if (vf->mdev.notify_base) {
-		vf->notify = vf->mdev.notify_base;
-		vf->notify_pa = vf->mdev.notify_pa;
-		vf->notify_len = vf->mdev.notify_len;
-		return 0;
+	if (!cap) {
+		dev_err(&pdev->dev, "no usable virtio notify capability\n");
+		return -ENODEV;
 	}
-
-	pci_read_config_byte(pdev, cap + offsetof(struct virtio_pci_cap, bar),
-			     &bar);
-	pci_read_config_dword(pdev, cap + offsetof(struct virtio_pci_cap, offset),
-			      &offset);
-	pci_read_config_dword(pdev, cap + offsetof(struct virtio_pci_cap, length),
-			      &length);
-	if (bar >= PCI_STD_NUM_BARS || !length ||
-	    (u64)offset + length > pci_resource_len(pdev, bar)) {
+	vvf_cap_region(pdev, cap, &bar, &offset, &length);
+	if (!length || (u64)offset + length > pci_resource_len(pdev, bar)) {
 		dev_err(&pdev->dev, "notify area bar %u offset 0x%x length 0x%x is invalid\n",
 			bar, offset, length);
 		return -ENODEV;
 	}
+	pci_read_config_dword(pdev, cap +
+			      offsetof(struct virtio_pci_notify_cap,
+				       notify_off_multiplier),
+			      &vf->notify_mult);
 	vf->notify = pci_iomap_range(pdev, bar, offset, length);
 	if (!vf->notify)
 		return -ENOMEM;
-	vf->notify_mapped_here = true;
-	vf->notify_pa = pci_resource_start(pdev, bar) + offset;
+	vf->notify_cap = cap;
+	vf->notify_bar = bar;
+	vf->notify_off = offset;
 	vf->notify_len = length;
+	vf->notify_is_mem = pci_resource_flags(pdev, bar) & IORESOURCE_MEM;
+	vf->notify_pa = pci_resource_start(pdev, bar) + offset;
 	return 0;
 }
 
 static void vvf_unmap_notify(struct vvf_pci *vf)
 {
-	if (vf->notify_mapped_here)
+	if (vf->notify)
 		pci_iounmap(vf->mdev.pci_dev, vf->notify);
 	vf->notify = NULL;
-	vf->notify_mapped_here = false;
 }
 
 static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -464,6 +465,9 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
+
+	/* Whatever drove it before: no DMA until a guest is attached. */
+	pci_clear_master(pdev);
 
 	vf->mdev.pci_dev = pdev;
 	ret = vp_modern_probe(&vf->mdev);
@@ -500,14 +504,18 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	vf->nvec = ret;
 
-	/* The VF will DMA into guest memory via its own IOMMU domain. */
-	pci_set_master(pdev);
+	/*
+	 * Bus Master stays off: the core turns it on only while a guest that
+	 * enabled it drives the VF through its own IOMMU domain.  The core
+	 * resets the VF after reading its layout, before the mdev parent
+	 * appears.
+	 */
 	pci_set_drvdata(pdev, vf);
 
 	vvf_expose_all_queues(vf);
 	vf->core = vhost_vfio_register_vf(&pdev->dev, &vvf_ops, vf, &ids);
-	vvf_reset(vf);
 	if (IS_ERR(vf->core)) {
+		vvf_reset(vf);
 		ret = PTR_ERR(vf->core);
 		dev_err(&pdev->dev, "vhost-vfio refused the function (%d)\n",
 			ret);
@@ -516,7 +524,6 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 err_master:
-	pci_clear_master(pdev);
 	pci_free_irq_vectors(pdev);
 err_unmap:
 	vvf_unmap_notify(vf);

@@ -52,9 +52,10 @@ struct vhost_vfio_vf_ids {
  * @queue_get_enable: read back queue_enable of @qid
  * @queue_set_vector: program the MSI-X vector of @qid; returns what the VF
  *	holds afterwards (VIRTIO_MSI_NO_VECTOR when it refused)
- * @queue_notify_info: physical address and width of @qid's doorbell and
- *	the VF's queue_notify_off for it
- * @notify_area: physical base and length of the VF's whole notify area
+ * @queue_notify_info: width of @qid's doorbell and the VF's
+ *	queue_notify_off for it
+ * @notify_area: length of the VF's notify area (the one @notify_write
+ *	and @notify_map_check use)
  * @notify_write: write @val (@size bytes) at @offset inside the notify area
  *	(trapped doorbell path)
  * @set_config_vector: program config_msix_vector; returns the VF's readback
@@ -66,11 +67,12 @@ struct vhost_vfio_vf_ids {
  * @isr_read: read (and thereby clear) the VF's ISR status
  * @msix_vectors: number of MSI-X vectors allocated for the VF
  * @vector_irq: Linux irq number of VF MSI-X vector @vector, or -EINVAL
- * @notify_map_check: optional; 0 if every page the notify area touches
- *	(from its start, which must be page aligned, to its end rounded up to
- *	a page) holds nothing but doorbells and may be mapped into a guest;
+ * @notify_map_check: optional; 0 and the physical address @pa and length
+ *	@len (whole pages) of the part of the notify area, from its start,
+ *	that holds nothing but doorbells and may be mapped into a guest;
  *	otherwise a negative errno and *@reason, a static string saying why.
- *	Without this op the doorbells stay trapped.
+ *	@pa is the only address the core ever maps.  Without this op the
+ *	doorbells stay trapped.
  */
 struct vhost_vfio_backend_ops {
 	u64 (*get_features)(void *priv);
@@ -86,9 +88,9 @@ struct vhost_vfio_backend_ops {
 	void (*queue_set_enable)(void *priv, u16 qid, bool enable);
 	bool (*queue_get_enable)(void *priv, u16 qid);
 	u16 (*queue_set_vector)(void *priv, u16 qid, u16 vector);
-	int (*queue_notify_info)(void *priv, u16 qid, phys_addr_t *pa,
-				 u32 *size, u16 *notify_off);
-	int (*notify_area)(void *priv, phys_addr_t *pa, u64 *len);
+	int (*queue_notify_info)(void *priv, u16 qid, u32 *size,
+				 u16 *notify_off);
+	int (*notify_area)(void *priv, u64 *len);
 	void (*notify_write)(void *priv, u64 offset, u32 val,
 			     unsigned int size);
 	u16 (*set_config_vector)(void *priv, u16 vector);
@@ -102,7 +104,8 @@ struct vhost_vfio_backend_ops {
 	u8 (*isr_read)(void *priv);
 	u16 (*msix_vectors)(void *priv);
 	int (*vector_irq)(void *priv, u16 vector);
-	int (*notify_map_check)(void *priv, const char **reason);
+	int (*notify_map_check)(void *priv, phys_addr_t *pa, u64 *len,
+				const char **reason);
 };
 
 struct vhost_vfio_vf *
