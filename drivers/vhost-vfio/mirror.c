@@ -552,8 +552,7 @@ static const char *vv_build_error(int ret)
 	case -EINTR:
 		return "the VMM was killed";
 	case -VV_ERR_NOT_GPA:
-		return "guest memory is DMA-mapped at IOVAs that are not its "
-		       "guest-physical addresses (a guest with its own IOMMU is not supported)";
+		return "DMA-mapped IOVA is not guest-physical (a guest IOMMU?)";
 	default:
 		return "IOMMU mapping failed";
 	}
