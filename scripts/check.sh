@@ -46,13 +46,14 @@ step l2-initramfs scripts/vm/l2-initramfs.sh
 
 # The suite VM: functions 0 and 1 are plain virtio-net; 2 offers
 # RING_PACKED; 3 lacks ACCESS_PLATFORM (quirk tests use them); 4 has two
-# queue pairs (mq.sh).
+# queue pairs (mq.sh); 5, behind its own root port (0000:01:00.0), lists a
+# port-I/O notify capability first (doorbell_pio.sh).
 suite_vm() {
 	local name=$1
 	shift
-	scripts/vm-run.sh --quiet --name "$name" --timeout 2400 --nics 5 \
+	scripts/vm-run.sh --quiet --name "$name" --timeout 2400 --nics 6 \
 		--nic-opts 2:packed=on --nic-opts 3:iommu_platform=off \
-		--mq-nic 4:2 \
+		--mq-nic 4:2 --rp-nic 5 --nic-opts 5:modern-pio-notify=on \
 		-- selftests/vhost-vfio/run_suite.sh "$@"
 }
 
