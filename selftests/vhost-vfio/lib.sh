@@ -195,6 +195,41 @@ vv_mount_debugfs() {
 		mount -t debugfs debugfs /sys/kernel/debug
 }
 
+# vv_kmsg_mark: put a marker line into the kernel log; vv_kmsg_since
+# prints what the kernel logged after the latest marker.
+vv_kmsg_n=0
+vv_kmsg_mark() {
+	vv_kmsg_n=$((vv_kmsg_n + 1))
+	echo "vv-mark $$ $vv_kmsg_n" > /dev/kmsg
+}
+vv_kmsg_since() {
+	dmesg | sed -n "/vv-mark $$ $vv_kmsg_n\$/,\$p" | tail -n +2
+}
+# vv_kmsg_logged PATTERN: the kernel logged a line with PATTERN since.
+vv_kmsg_logged() {
+	vv_kmsg_since | grep -q -- "$1"
+}
+
+# vv_open_says NAME EXPECTED: "hold_open.py --once NAME" (an mdev UUID or
+# a vfio-pci BDF opened once like a VMM) prints EXPECTED: "open" or e.g.
+# "refused VFIO_SET_IOMMU EPERM".
+vv_open_says() {
+	local got
+	got=$(python3 "$VV_PROJECT/selftests/vhost-vfio/hold_open.py" --once "$1" 2>&1)
+	vv_log "open $1: $got"
+	[ "$got" = "$2" ]
+}
+
+# vv_dmar_ecap: the extended capability register of L1's (first) VT-d
+# IOMMU, 0x<hex>: bit 3 interrupt remapping, bit 7 snoop control.
+vv_dmar_ecap() {
+	local f
+	for f in /sys/class/iommu/*/intel-iommu/ecap; do
+		[ -r "$f" ] && { echo "0x$(cat "$f")"; return 0; }
+	done
+	return 1
+}
+
 # --- suite entry point prologue / epilogue ---
 
 # vv_setup_functions BDF...: start the TAP stream, load our modules (fresh:
