@@ -68,6 +68,18 @@ tally() {
 	done < <(grep -E -a '^# ==== [^ ]+: [0-9]+ passed, [0-9]+ failed' "$1")
 }
 
+# vm_verdict NAME RC: VM run .vm-out/NAME ended with status RC.  A splat, a
+# timeout or a crashed runner fails the run even when all reported cases
+# passed: one more failure unless a case already failed.
+vm_verdict() {
+	local log=.vm-out/$1/console.log
+	if [ "$2" != 0 ] && { ! grep -q -a '^suite: ' "$log" ||
+	   [ "$(grep -a '^suite: ' "$log" | tail -n 1 | cut -d' ' -f4)" = 0 ]; }; then
+		echo "not ok - vm-$1 (VM run failed, see .vm-out/$1/)"
+		failed=$((failed + 1))
+	fi
+}
+
 # The test that was running when L1 stopped reporting, and those after it.
 unfinished_tests() {
 	local started last all
@@ -108,12 +120,20 @@ if [ $vm_rc != 0 ] && [ -f .vm-out/suite/wedged ] &&
 	log=.vm-out/suite/console.log
 	tally "$log"
 fi
-if [ $vm_rc != 0 ] && { ! grep -q -a '^suite: ' "$log" ||
-   [ "$(grep -a '^suite: ' "$log" | tail -n 1 | cut -d' ' -f4)" = 0 ]; }; then
-	# A splat, a timeout or a crashed runner fails the run even when all
-	# reported cases passed.
-	echo "not ok - vm-suite (VM run failed, see .vm-out/suite/)"
-	failed=$((failed + 1))
-fi
+vm_verdict suite $vm_rc
+
+# Tests that need another emulated IOMMU (TEST_PROGS_EXTRA of the selftests
+# Makefile), each in a small L1 of its own: functions 0 and 1 only.
+extra_vm() {
+	local t=$1 opts=$2 rc
+	echo "== vm-${t%.sh}"
+	scripts/vm-run.sh --quiet --name "${t%.sh}" --timeout 600 --nics 2 \
+		--iommu-opts "$opts" -- selftests/vhost-vfio/run_suite.sh "$t"
+	rc=$?
+	tally ".vm-out/${t%.sh}/console.log"
+	vm_verdict "${t%.sh}" $rc
+}
+extra_vm isolation_intremap.sh intremap=off,caching-mode=on,snoop-control=on
+extra_vm isolation_nosnoop.sh intremap=on,caching-mode=on,snoop-control=off
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
