@@ -219,6 +219,26 @@ static bool vv_iova_is_gpa(struct vhost_vfio_dev *vd, u64 iova,
 	return same;
 }
 
+/*
+ * Sample a pinned batch: its first page, and the first page where it stops
+ * being physically contiguous (where other memory than the GPA's would
+ * most likely begin).  Two KVM lookups per 2 MiB, whatever the backing.
+ */
+static bool vv_batch_is_gpa(struct vhost_vfio_dev *vd, struct page **pages,
+			    u64 iova, int n)
+{
+	int i;
+
+	if (!vv_iova_is_gpa(vd, iova, pages[0]))
+		return false;
+	for (i = 1; i < n; i++)
+		if (page_to_phys(pages[i]) !=
+		    page_to_phys(pages[i - 1]) + PAGE_SIZE)
+			return vv_iova_is_gpa(vd, iova + ((u64)i << PAGE_SHIFT),
+					      pages[i]);
+	return true;
+}
+
 /* Add @n pinned pages at @iova to the mirror.  Mirror lock held. */
 static int vv_commit(struct vhost_vfio_dev *vd, struct page **pages,
 		     u64 iova, int n)
@@ -279,7 +299,7 @@ static int vv_pin_batch(struct vhost_vfio_dev *vd, struct vv_builder *b,
 		m->pinned_pages += n;
 		vv_unpin(vd, iova, n);
 		ret = -EAGAIN;
-	} else if (ret > 0 && !vv_iova_is_gpa(vd, iova, b->pages[0])) {
+	} else if (ret > 0 && !vv_batch_is_gpa(vd, b->pages, iova, n)) {
 		m->pinned_pages += n;
 		vv_unpin(vd, iova, n);
 		ret = -VV_ERR_NOT_GPA;

@@ -23,11 +23,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <linux/if_ether.h>
+#include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
@@ -177,20 +179,28 @@ static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
 	return n->vmm.err;
 }
 
-static void bring_up(struct __test_metadata *_metadata,
-		     struct _test_data_dp *self)
+/*
+ * Bring both devices up with guest RAM at @gpa; @reserved_pages of it lie
+ * in IOVA the mirror must never map.  @before_up runs between open and
+ * DRIVER_OK.
+ */
+static void bring_up_at(struct __test_metadata *_metadata,
+			struct _test_data_dp *self, u64 gpa,
+			long long reserved_pages,
+			void (*before_up)(struct __test_metadata *_metadata,
+					  struct _test_data_dp *self))
 {
 	char why[128] = "";
 	int i, ret;
 
 	ASSERT_EQ(0, access("/sys/kernel/debug/vhost_vfio", F_OK))
 		TH_LOG("no vhost_vfio debugfs directory (debugfs not mounted?)");
-	ret = vmm_guest_create(&self->g, GUEST_GPA, GUEST_SIZE, DMA_CHUNK);
+	ret = vmm_guest_create(&self->g, gpa, GUEST_SIZE, DMA_CHUNK);
 	ASSERT_EQ(0, ret) TH_LOG("guest RAM, VM, memslot, kvm-vfio: %s",
 				 strerror(-ret));
 	self->guest = true;
 	/* The devices' rings and buffers stay out of the spare chunk. */
-	self->g.limit = SPARE_GPA;
+	self->g.limit = gpa + GUEST_SIZE - DMA_CHUNK;
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
 
@@ -199,18 +209,28 @@ static void bring_up(struct __test_metadata *_metadata,
 					 strerror(-ret));
 		n->open = true;
 	}
+	if (before_up)
+		before_up(_metadata, self);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
 
 		ret = nic_up(&self->g, n, why, sizeof(why));
 		ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why,
 					 strerror(-ret));
-		/* Each mirror holds exactly the guest RAM. */
-		ASSERT_EQ(GUEST_PAGES, vmm_counter(n->uuid,
-						   "mirror_pinned_pages"));
+		/* Each mirror holds exactly the guest RAM it may hold. */
+		ASSERT_EQ(GUEST_PAGES - reserved_pages,
+			  vmm_counter(n->uuid, "mirror_pinned_pages"));
+		ASSERT_EQ(reserved_pages,
+			  vmm_counter(n->uuid, "mirror_reserved_pages"));
 		ASSERT_EQ(trapped() ? (long long)(n->rx.kicks + n->tx.kicks) : 0,
 			  vmm_counter(n->uuid, "bar2_notify_writes"));
 	}
+}
+
+static void bring_up(struct __test_metadata *_metadata,
+		     struct _test_data_dp *self)
+{
+	bring_up_at(_metadata, self, GUEST_GPA, 0, NULL);
 }
 
 static void tear_down(struct _test_data_dp *self)
@@ -773,6 +793,197 @@ TEST_F_TIMEOUT(dp, link_change_interrupt, 120)
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
 	close(efd);
+}
+
+/* The isolation debugfs line @name of @n, e.g. "domain". */
+static const char *isolation(struct nic *n, const char *name)
+{
+	static char val[64];
+
+	if (vmm_debugfs_str(n->uuid, "isolation", name, val, sizeof(val)))
+		snprintf(val, sizeof(val), "(no %s line)", name);
+	return val;
+}
+
+static bool vf_bus_master(struct nic *n)
+{
+	return pci_command(n->bdf) & PCI_COMMAND_MASTER;
+}
+
+/*
+ * Where the VF's DMA can land, in every state: in a blocking domain with
+ * Bus Master off until a guest drives it, in the mirror while open, and
+ * back in the blocking domain after close (never the default domain,
+ * which is the identity map under L1's iommu=pt).
+ */
+TEST_F_TIMEOUT(dp, domain_in_every_state, 120)
+{
+	struct nic *n = &self->nic[0];
+
+	ASSERT_STREQ("blocking", isolation(n, "domain"));
+	ASSERT_FALSE(vf_bus_master(n));
+	bring_up(_metadata, self);
+	ASSERT_STREQ("mirror", isolation(n, "domain"));
+	ASSERT_TRUE(vf_bus_master(n));
+	ASSERT_STREQ("1", isolation(n, "bus_master"));
+	traffic(_metadata, self, 0, 1);
+	nic_close(n);
+	ASSERT_STREQ("blocking", isolation(n, "domain"));
+	ASSERT_FALSE(vf_bus_master(n));
+	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+}
+
+/*
+ * A guest that clears Bus Master Enable stops the VF's DMA, as on real
+ * hardware: the VF's own bit goes off and a queued frame is not sent.
+ */
+TEST_F_TIMEOUT(dp, guest_bus_master_gates_dma, 120)
+{
+	struct nic *tx = &self->nic[0];
+	u16 used;
+
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	vmm_cfg_write16(&tx->vmm, PCI_COMMAND, PCI_COMMAND_MEMORY);
+	ASSERT_EQ(0, tx->vmm.err);
+	ASSERT_FALSE(vf_bus_master(tx));
+	used = tx->tx.used->idx;
+	send_frame(&self->g, tx, 0, 64, 0, ++tx->seq);
+	EXPECT_FALSE(vmm_vq_wait(&tx->tx, QUIET_MS, NULL, NULL))
+		TH_LOG("the VF completed a frame with Bus Master off");
+	EXPECT_EQ(used, tx->tx.used->idx);
+	/* Set again: the VF may master again (the guest resets it next). */
+	vmm_cfg_write16(&tx->vmm, PCI_COMMAND,
+			PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ASSERT_TRUE(vf_bus_master(tx));
+}
+
+/*
+ * A VF that does not complete its reset at close (injected through
+ * debugfs) gets a PCI function reset; either way it ends in the blocking
+ * domain with Bus Master off, and the next user finds it working.
+ */
+TEST_F_TIMEOUT(dp, failed_reset_keeps_vf_blocked, 120)
+{
+	struct nic *n = &self->nic[0];
+	char path[PATH_MAX];
+	char why[128] = "";
+
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_reset", n->uuid);
+	ASSERT_EQ(0, sysfs_write(path, "1"));
+	nic_close(n);
+	ASSERT_STREQ("blocking", isolation(n, "domain"));
+	ASSERT_FALSE(vf_bus_master(n));
+	TH_LOG("%s after a failed reset: dma_unsafe %s (1: no FLR worked)",
+	       n->bdf, isolation(n, "dma_unsafe"));
+
+	/* The next open resets it for real and it works. */
+	ASSERT_EQ(0, vmm_open_guest(&n->vmm, n->uuid, &self->g));
+	n->open = true;
+	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+	ASSERT_EQ(0, nic_up(&self->g, n, why, sizeof(why))) TH_LOG("%s", why);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+/* Pages of [start, end] inside the VF's reserved regions (sysfs). */
+static long long reserved_pages_in(const char *bdf, u64 start, u64 end)
+{
+	char path[PATH_MAX], line[128];
+	unsigned long long a, b;
+	long long pages = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), VMM_PCI_DEVICES
+		 "/%s/iommu_group/reserved_regions", bdf);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %llx", &a, &b) != 2 ||
+		    strstr(line, "relaxable"))
+			continue;
+		if (b < start || a > end)
+			continue;
+		a = a < start ? start : a;
+		b = b > end ? end : b;
+		pages += (b / VMM_PAGE) - (a / VMM_PAGE) + 1;
+	}
+	fclose(f);
+	return pages;
+}
+
+/*
+ * Guest RAM laid over the MSI window (0xfee00000): the VMM DMA-maps it
+ * (type1 lets a container of emulated devices do that), but the mirror
+ * never maps IOVA the VF's IOMMU reserves, as type1 would not for a
+ * passed-through VF.  Traffic still flows through the rest.
+ */
+#define MSI_GUEST_GPA	0xfe000000ULL
+
+TEST_F_TIMEOUT(dp, reserved_iova_never_mirrored, 120)
+{
+	long long resv = reserved_pages_in(self->nic[0].bdf, MSI_GUEST_GPA,
+					   MSI_GUEST_GPA + GUEST_SIZE - 1);
+
+	ASSERT_LT(0, resv) TH_LOG("no reserved region in 0x%llx+16M (%lld)",
+				  MSI_GUEST_GPA, resv);
+	TH_LOG("%lld reserved pages in the guest's RAM", resv);
+	/* The rings and buffers must lie below the window. */
+	bring_up_at(_metadata, self, MSI_GUEST_GPA, resv, NULL);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+/*
+ * A VMM whose DMA mapping at an IOVA is other memory than the guest's RAM
+ * at the same GPA (what a guest with its own IOMMU produces): DRIVER_OK is
+ * refused instead of half-mirroring.  The spare chunk is remapped to
+ * another buffer.
+ */
+static void remap_spare_elsewhere(struct __test_metadata *_metadata,
+				  struct _test_data_dp *self)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = SPARE_GPA,
+		.size = DMA_CHUNK,
+	};
+	void *other;
+	u64 done;
+
+	other = mmap(NULL, DMA_CHUNK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	memset(other, 0x5a, DMA_CHUNK);
+	map.vaddr = (unsigned long)other;
+	ASSERT_EQ(0, vmm_guest_dma_unmap(&self->g, SPARE_GPA, DMA_CHUNK,
+					 &done));
+	ASSERT_EQ(0, ioctl(self->g.container, VFIO_IOMMU_MAP_DMA, &map))
+		TH_LOG("MAP_DMA of another buffer: %s", strerror(errno));
+}
+
+TEST_F_TIMEOUT(dp, iova_not_gpa_refused, 120)
+{
+	struct nic *n = &self->nic[0];
+	char why[128] = "";
+	int ret;
+
+	ret = vmm_guest_create(&self->g, GUEST_GPA, GUEST_SIZE, DMA_CHUNK);
+	ASSERT_EQ(0, ret);
+	self->guest = true;
+	self->g.limit = SPARE_GPA;
+	ASSERT_EQ(0, vmm_open_guest(&n->vmm, n->uuid, &self->g));
+	n->open = true;
+	remap_spare_elsewhere(_metadata, self);
+	ret = nic_up(&self->g, n, why, sizeof(why));
+	ASSERT_EQ(-EIO, ret) TH_LOG("DRIVER_OK was accepted: %s", why);
+	EXPECT_EQ(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
+	EXPECT_FALSE(vmm_vio_status(&n->vmm) & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 TEST_HARNESS_MAIN

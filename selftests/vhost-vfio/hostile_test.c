@@ -2153,4 +2153,34 @@ TEST_F(attrs, read_only_refuse_write)
 	attrs_usable(_metadata, self->uuid);
 }
 
+/*
+ * FEATURES_OK and DRIVER_OK in one write, with features FEATURES_OK must
+ * refuse (no VERSION_1): neither may stick, so the VF never runs with
+ * features it was never told (virtio 1.2, 3.1.1).  Also when the features
+ * are fine but ACKNOWLEDGE|DRIVER come in the same write.
+ */
+TEST_F(hostile, status_jump_without_features_ok)
+{
+	struct vmm *v = &self->vmm;
+	u8 all = FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+
+	vmm_vio_set_status(v, 0);
+	ASSERT_EQ(0, vmm_vio_status(v));
+	vmm_vio_set_status(v, ACK_DRIVER);
+	vmm_vio_set_driver_features(v, subset(self->offered) &
+				    ~BIT_ULL(VIRTIO_F_VERSION_1));
+	vmm_vio_set_status(v, all);
+	EXPECT_EQ(ACK_DRIVER, vmm_vio_status(v))
+		TH_LOG("status 0x%02x after 0x%02x with features refused",
+		       vmm_vio_status(v), all);
+	EXPECT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+
+	/* From reset straight to 0x0f with valid features: no mirror here. */
+	vmm_vio_set_status(v, 0);
+	vmm_vio_set_driver_features(v, subset(self->offered));
+	vmm_vio_set_status(v, all);
+	EXPECT_FALSE(vmm_vio_status(v) & VIRTIO_CONFIG_S_DRIVER_OK);
+	ASSERT_EQ(0, v->err);
+}
+
 TEST_HARNESS_MAIN

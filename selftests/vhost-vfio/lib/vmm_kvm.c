@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/pci_regs.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,16 @@ int vmm_open_guest(struct vmm *vmm, const char *uuid, struct vmm_guest *g)
 	ret = vmm_device_open(vmm);
 	if (ret)
 		goto err;
+	/*
+	 * As the guest's driver does at probe (pci_set_master()): without Bus
+	 * Master Enable the VF may not DMA, nor signal MSI-X.
+	 */
+	vmm_cfg_write16(vmm, PCI_COMMAND,
+			PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	if (vmm->err) {
+		ret = vmm->err;
+		goto err;
+	}
 	return 0;
 
 err_errno:
@@ -285,26 +296,56 @@ out:
 	return map;
 }
 
-long long vmm_counter(const char *uuid, const char *name)
+int vmm_debugfs_str(const char *uuid, const char *file, const char *name,
+		    char *buf, size_t size)
 {
-	char path[PATH_MAX], line[128];
+	char path[PATH_MAX], line[256];
 	size_t n = strlen(name);
-	long long val = -1;
+	int ret = -ENOENT;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/vhost_vfio/%s/counters",
-		 uuid);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vhost_vfio/%s/%s",
+		 uuid, file);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
+		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, name, n) && line[n] == ':') {
-			val = strtoll(line + n + 1, NULL, 0);
+			snprintf(buf, size, "%s", line + n + 1 +
+				 (line[n + 1] == ' '));
+			buf[strcspn(buf, "\n")] = 0;
+			ret = 0;
 			break;
 		}
 	}
 	fclose(f);
-	return val;
+	return ret;
+}
+
+long long vmm_counter(const char *uuid, const char *name)
+{
+	char val[64];
+
+	if (vmm_debugfs_str(uuid, "counters", name, val, sizeof(val)))
+		return -1;
+	return strtoll(val, NULL, 0);
+}
+
+int pci_command(const char *bdf)
+{
+	char path[PATH_MAX];
+	unsigned char cmd[2];
+	int fd, n;
+
+	snprintf(path, sizeof(path), VMM_PCI_DEVICES "/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, cmd, sizeof(cmd), PCI_COMMAND);
+	close(fd);
+	if (n != sizeof(cmd))
+		return -EIO;
+	return cmd[0] | cmd[1] << 8;
 }
 
 int vmm_vq_setup(struct vmm *vmm, struct vmm_guest *g, struct vmm_vq *vq,

@@ -62,6 +62,11 @@ void *vmm_doorbell_map(struct vmm *vmm, u64 *off, size_t *len);
 
 /* debugfs counter of an mdev; -1 if missing. */
 long long vmm_counter(const char *uuid, const char *name);
+/* "name: value" line of debugfs file @file of an mdev, value into @buf. */
+int vmm_debugfs_str(const char *uuid, const char *file, const char *name,
+		    char *buf, size_t size);
+/* The function's real PCI command register (sysfs config), or -errno. */
+int pci_command(const char *bdf);
 
 /**
  * struct vmm_vq - a split virtqueue driven through the mapped doorbell
