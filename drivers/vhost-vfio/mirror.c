@@ -459,6 +459,7 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->prot = IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE;
 	m->builds = 0;
 	m->reuses = 0;
+	m->last_error = 0;
 	m->build_ns = 0;
 	m->valid = false;
 	mutex_unlock(&m->lock);
@@ -681,8 +682,11 @@ out_teardown:
 out_log:
 	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, 0,
 				      local_clock() - start, false);
-	dev_err_ratelimited(vv_dev(vd), "cannot build DMA mirror: %s (%d); DRIVER_OK refused\n",
-			    why, ret);
+	/* Once per open: a guest retrying DRIVER_OK learns nothing new. */
+	if (ret != m->last_error)
+		dev_err(vv_dev(vd), "cannot build DMA mirror: %s (%d); DRIVER_OK refused\n",
+			why, ret);
+	m->last_error = ret;
 	return ret;
 
 out_free:

@@ -199,6 +199,7 @@ struct vhost_vfio_span {
  * @pin_stale: a dma_unmap hit the pin in flight: its pages must go
  * @unmapping: dma_unmap calls in progress
  * @unmap_seq: dma_unmap calls since open; a build that saw one is not reused
+ * @last_error: errno of the last failed build, logged once per open
  * @pend_iova: start of the run being accumulated by the builder
  * @pend_pa: its physical address
  * @pend_npages: its length in pages, 0 when none
@@ -217,6 +218,7 @@ struct vhost_vfio_mirror {
 	bool pin_stale;
 	unsigned int unmapping;
 	u64 unmap_seq;
+	int last_error;
 	u64 pend_iova;
 	phys_addr_t pend_pa;
 	u64 pend_npages;
