@@ -297,10 +297,8 @@ int vhost_vfio_isolation_quiesce(struct vhost_vfio_dev *vd)
 
 	pci_clear_master(vv_pdev(vf));
 	ret = vhost_vfio_device_reset(vd);
-	if (!ret) {
-		vf->dma_unsafe = false;
+	if (!ret)
 		return 0;
-	}
 	/* Trylock inside: the remove path may hold the device lock. */
 	flr = pci_try_reset_function(vv_pdev(vf));
 	if (!flr) {

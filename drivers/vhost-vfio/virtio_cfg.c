@@ -112,6 +112,9 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
 	if (!ret && atomic_xchg(&vd->fail_next_reset, 0))
 		ret = -ETIMEDOUT;
 	trace_vhost_vfio_reset(dev_name(vv_dev(vd)), ret);
+	/* A VF that completed a reset is quiet again (isolation.c). */
+	if (!ret)
+		vd->vf->dma_unsafe = false;
 	if (ret)
 		dev_err_ratelimited(vv_dev(vd), "VF %s did not complete reset (%d)\n",
 				    dev_name(vd->vf->dev), ret);

@@ -96,7 +96,7 @@ coproc HOLD { python3 "$(dirname "$0")/hold_open.py" "$uuid" 2>&1; }
 holder=$HOLD_PID hold_out=${HOLD[0]} hold_in=${HOLD[1]}
 read -r -t 60 -u "$hold_out" opened
 vv_log "holder said: $opened"
-isolation=$(cat "$iso" 2> /dev/null)
+isolation=$(cat "$iso" 2>&1)
 exec {hold_in}>&-
 wait "$holder"
 while read -r line; do vv_log "isolation: $line"; done <<< "$isolation"
