@@ -272,7 +272,7 @@ int vhost_vfio_doorbell_mmap(struct vhost_vfio_dev *vd,
 		return -EINVAL;
 	}
 
-	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	vma->vm_ops = &vv_db_vm_ops;
 	vma->vm_private_data = vd;

@@ -26,7 +26,7 @@ static irqreturn_t vv_irq_handler(int irq, void *arg)
 
 	atomic64_inc(&v->count);
 	/* vv_irq_swap() may be replacing it; either eventfd is valid here. */
-	eventfd_signal(READ_ONCE(v->trigger), 1);
+	eventfd_signal(READ_ONCE(v->trigger));
 	return IRQ_HANDLED;
 }
 
@@ -250,7 +250,7 @@ void vhost_vfio_request(struct vfio_device *vdev, unsigned int count)
 			dev_info_ratelimited(vv_dev(vd),
 					     "asking userspace to release the device (%u)\n",
 					     count);
-		eventfd_signal(vd->req_trigger, 1);
+		eventfd_signal(vd->req_trigger);
 	} else if (!count) {
 		dev_notice(vv_dev(vd),
 			   "device in use and userspace has no request eventfd; waiting for it to close\n");
@@ -363,7 +363,7 @@ static int vv_set_msix(struct vhost_vfio_dev *vd, struct vfio_irq_set *hdr,
 		if (!v->trigger)
 			continue;
 		if (dtype == VFIO_IRQ_SET_DATA_NONE || bools[i])
-			eventfd_signal(v->trigger, 1);
+			eventfd_signal(v->trigger);
 	}
 	return 0;
 }
@@ -384,7 +384,7 @@ static int vv_set_req(struct vhost_vfio_dev *vd, struct vfio_irq_set *hdr,
 	} else {
 		if (vd->req_trigger &&
 		    (dtype == VFIO_IRQ_SET_DATA_NONE || *(const u8 *)data))
-			eventfd_signal(vd->req_trigger, 1);
+			eventfd_signal(vd->req_trigger);
 		return 0;
 	}
 

@@ -42,7 +42,6 @@
  *   never reaches the default (possibly identity) domain; the log says so.
  */
 #include <linux/iommu.h>
-#include <linux/irqdomain.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -110,16 +109,6 @@ void vhost_vfio_isolation_release(struct vhost_vfio_vf *vf)
 		iommu_group_release_dma_owner(vf->group);
 	iommu_group_put(vf->group);
 	vf->group = NULL;
-}
-
-/*
- * vfio_iommu_type1's test (6.1): MSI remapping by the irq domain (ARM ITS)
- * or interrupt remapping by the IOMMU (x86).
- */
-static bool vv_msi_isolated(struct vhost_vfio_vf *vf)
-{
-	return irq_domain_check_msi_remap() ||
-	       device_iommu_capable(vf->dev, IOMMU_CAP_INTR_REMAP);
 }
 
 static void vv_excluded_free(struct vhost_vfio_dev *vd)
@@ -202,16 +191,18 @@ int vhost_vfio_isolation_open(struct vhost_vfio_dev *vd)
 	struct iommu_domain *domain;
 	int ret;
 
-	if (!vv_msi_isolated(vf) && !READ_ONCE(allow_unsafe_interrupts)) {
+	/* vfio_iommu_type1's test: MSI remapping (x86 IR, ARM ITS). */
+	if (!iommu_group_has_isolated_msi(vf->group) &&
+	    !READ_ONCE(allow_unsafe_interrupts)) {
 		dev_err(vv_dev(vd), "VF %s: no interrupt remapping, so guest-programmed DMA could raise host interrupts; open refused (vhost_vfio allow_unsafe_interrupts=1 overrides, as for vfio_iommu_type1)\n",
 			dev_name(vf->dev));
 		return -EPERM;
 	}
-	domain = iommu_domain_alloc(vf->dev->bus);
-	if (!domain) {
-		dev_err(vv_dev(vd), "no IOMMU domain for VF %s\n",
-			dev_name(vf->dev));
-		return -ENODEV;
+	domain = iommu_paging_domain_alloc(vf->dev);
+	if (IS_ERR(domain)) {
+		dev_err(vv_dev(vd), "no IOMMU domain for VF %s (%ld)\n",
+			dev_name(vf->dev), PTR_ERR(domain));
+		return PTR_ERR(domain);
 	}
 	ret = iommu_attach_device(domain, vf->dev);
 	if (ret) {

@@ -121,7 +121,7 @@ static int vv_run_add(struct vhost_vfio_dev *vd, u64 iova, phys_addr_t pa,
 	r->pa = pa;
 	r->npages = npages;
 	ret = iommu_map(vd->domain, iova, pa, npages << PAGE_SHIFT,
-			vd->mirror.prot);
+			vd->mirror.prot, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_free;
 	vv_count_maps(vd, r, true);

@@ -18,7 +18,7 @@ TRACE_EVENT(vhost_vfio_status,
 			     __field(u8, old)
 			     __field(u8, req)
 			     __field(u8, now)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->old = old;
 			   __entry->req = req;
 			   __entry->now = now;),
@@ -34,7 +34,7 @@ TRACE_EVENT(vhost_vfio_features_ok,
 			     __field(u64, guest)
 			     __field(u64, vf)
 			     __field(bool, ok)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->offered = offered;
 			   __entry->guest = guest;
 			   __entry->vf = vf;
@@ -57,7 +57,7 @@ TRACE_EVENT(vhost_vfio_queue_enable,
 			     __field(u64, avail)
 			     __field(u64, used)
 			     __field(bool, enabled)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->gq = gq;
 			   __entry->vfq = vfq;
 			   __entry->size = size;
@@ -77,7 +77,7 @@ TRACE_EVENT(vhost_vfio_reset,
 	    TP_ARGS(dev, ret),
 	    TP_STRUCT__entry(__string(dev, dev)
 			     __field(int, ret)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->ret = ret;),
 	    TP_printk("%s: reset %s (%d)", __get_str(dev),
 		      __entry->ret ? "failed" : "done", __entry->ret)
@@ -91,7 +91,7 @@ TRACE_EVENT(vhost_vfio_mirror_build,
 			     __field(u64, pinned_pages)
 			     __field(u64, ns)
 			     __field(bool, reused)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->ret = ret;
 			   __entry->pinned_pages = pinned_pages;
 			   __entry->ns = ns;
@@ -109,7 +109,7 @@ TRACE_EVENT(vhost_vfio_mirror_unmap,
 			     __field(u64, iova)
 			     __field(u64, length)
 			     __field(u64, pinned_pages)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->iova = iova;
 			   __entry->length = length;
 			   __entry->pinned_pages = pinned_pages;),
@@ -128,7 +128,7 @@ TRACE_EVENT(vhost_vfio_irq_set,
 			     __field(int, irq)
 			     __field(bool, bypass)
 			     __field(int, ret)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->vector = vector;
 			   __entry->fd = fd;
 			   __entry->irq = irq;
@@ -145,7 +145,7 @@ TRACE_EVENT(vhost_vfio_irq_bypass,
 	    TP_STRUCT__entry(__string(dev, dev)
 			     __field(unsigned int, vector)
 			     __field(bool, connected)),
-	    TP_fast_assign(__assign_str(dev, dev);
+	    TP_fast_assign(compat_assign_str(dev, dev);
 			   __entry->vector = vector;
 			   __entry->connected = connected;),
 	    TP_printk("%s: MSI-X vector %u %s",

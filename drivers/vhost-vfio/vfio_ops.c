@@ -23,7 +23,7 @@ static void vhost_vfio_release_dev(struct vfio_device *vdev)
 	mutex_destroy(&vd->mirror.lock);
 	mutex_destroy(&vd->db_lock);
 	mutex_destroy(&vd->lock);
-	vfio_free_device(vdev);
+	compat_vfio_release_free(vdev);
 }
 
 static int vhost_vfio_open_device(struct vfio_device *vdev)
@@ -303,4 +303,11 @@ const struct vfio_device_ops vhost_vfio_dev_ops = {
 	.mmap = vhost_vfio_mmap,
 	.request = vhost_vfio_request,
 	.dma_unmap = vhost_vfio_dma_unmap,
+#ifdef COMPAT_HAVE_VFIO_IOMMUFD_EMULATED
+	/* Pins and unmaps reach us the same way through an iommufd access. */
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+#endif
 };

@@ -11,7 +11,7 @@
  * Guest queue indexes differ from the VF's only for the control queue when
  * fewer queue pairs are provisioned than the VF has (see vv_vf_queue()).
  */
-#include <asm/unaligned.h>
+#include <linux/unaligned.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>

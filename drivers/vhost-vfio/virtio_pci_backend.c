@@ -10,7 +10,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci_modern.h>
-#include <asm/unaligned.h>
+#include <linux/unaligned.h>
 
 /* The spec asks drivers to wait for reset completion; bound it at 1 s. */
 #define VVF_RESET_TIMEOUT_US	USEC_PER_SEC
