@@ -86,14 +86,13 @@ static const char *vv_doorbell_check(struct vhost_vfio_dev *vd,
 				     phys_addr_t *pa, u64 *len)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
-	const char *reason = NULL;
 
 	if (!READ_ONCE(map_doorbells))
 		return "map_doorbells module parameter is N";
-	if (!vf->ops->notify_map_check)
-		return "backend cannot vouch for the notify page layout";
-	if (vf->ops->notify_map_check(vf->priv, pa, len, &reason))
-		return reason ?: "notify pages not exclusively doorbells";
+	if (!vf->notify_map_len)
+		return vf->notify_map_refusal;
+	*pa = vf->notify_map_pa;
+	*len = vf->notify_map_len;
 	if (!PAGE_ALIGNED(*pa) || !*len || !PAGE_ALIGNED(*len) ||
 	    *len > vf->notify_bar_size)
 		return "backend vouched for an unusable doorbell range";

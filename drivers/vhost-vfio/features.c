@@ -220,9 +220,9 @@ int vhost_vfio_vf_max_pairs(struct vhost_vfio_vf *vf)
 		return -ENODEV;
 	}
 	if ((vf->features & BIT_ULL(VIRTIO_NET_F_MQ)) &&
-	    vf->ops->config_size(vf->priv) >=
+	    vf->config_size >=
 	    offsetofend(struct virtio_net_config, max_virtqueue_pairs) &&
-	    !vf->ops->config_read(vf->priv,
+	    !vf->ops->config_read(vf->be,
 				  offsetof(struct virtio_net_config,
 					   max_virtqueue_pairs),
 				  &raw, sizeof(raw)))

@@ -155,7 +155,7 @@ static int vv_irq_set(struct vhost_vfio_dev *vd, unsigned int vector, int fd)
 		return 0;
 	}
 
-	irq = vf->ops->vector_irq(vf->priv, vector);
+	irq = vf->ops->vector_irq(vf->be, vector);
 	if (irq < 0) {
 		ret = irq;
 		goto err_put;

@@ -5,6 +5,7 @@
  * the registration API backends use to hand functions over.
  */
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/virtio_net.h>
 
@@ -135,39 +136,41 @@ static struct mdev_driver vhost_vfio_mdev_driver = {
 
 static bool vhost_vfio_ops_complete(const struct vhost_vfio_backend_ops *ops)
 {
-	return ops->get_features && ops->set_features && ops->get_status &&
-	       ops->set_status && ops->reset && ops->num_queues &&
-	       ops->queue_max_size && ops->queue_set_size &&
+	return ops && ops->set_features && ops->get_status &&
+	       ops->set_status && ops->reset && ops->queue_set_size &&
 	       ops->queue_set_address && ops->queue_set_enable &&
 	       ops->queue_get_enable && ops->queue_set_vector &&
-	       ops->queue_notify_info && ops->notify_area &&
 	       ops->notify_write && ops->set_config_vector &&
-	       ops->config_generation && ops->config_size &&
-	       ops->config_read && ops->config_write &&
-	       ops->notify_off_multiplier && ops->isr_read &&
-	       ops->msix_vectors && ops->vector_irq;
+	       ops->config_generation && ops->config_read &&
+	       ops->isr_read && ops->vector_irq;
 }
 
-/* Read the VF's static properties once; they do not change while bound. */
-static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
+/* Keep and check the facts the backend read; they do not change while bound. */
+static int vhost_vfio_vf_take_facts(struct vhost_vfio_vf *vf)
 {
-	const struct vhost_vfio_backend_ops *ops = vf->ops;
-	u32 width;
+	const struct vhost_vfio_vf_facts *facts = &vf->be->facts;
+	struct pci_dev *pdev = to_pci_dev(vf->dev);
 	int ret;
 	u16 i;
 
-	vf->features = ops->get_features(vf->priv);
-	vf->num_queues = ops->num_queues(vf->priv);
-	if (!vf->num_queues) {
+	vf->ids.vendor = pdev->vendor;
+	vf->ids.device = pdev->device;
+	vf->ids.subvendor = pdev->subsystem_vendor;
+	vf->ids.subdevice = pdev->subsystem_device;
+
+	vf->features = facts->features;
+	vf->num_queues = facts->num_queues;
+	if (!vf->num_queues || !facts->queues) {
 		dev_err(vf->dev, "VF reports no virtqueues\n");
 		return -ENODEV;
 	}
+	vf->config_size = facts->config_size;
 	ret = vhost_vfio_vf_max_pairs(vf);
 	if (ret < 0)
 		return ret;
 	vf->max_pairs = ret;
 
-	vf->msix_vectors = ops->msix_vectors(vf->priv);
+	vf->msix_vectors = facts->msix_vectors;
 	if (!vf->msix_vectors) {
 		dev_err(vf->dev, "VF has no MSI-X vectors; guests could not get interrupts\n");
 		return -ENODEV;
@@ -178,17 +181,26 @@ static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
 		vf->msix_vectors = VV_MSIX_MAX_VECTORS;
 	}
 
-	vf->notify_mult = ops->notify_off_multiplier(vf->priv);
-	ret = ops->notify_area(vf->priv, &vf->notify_len);
-	if (ret)
-		return ret;
+	vf->notify_mult = facts->notify_mult;
+	vf->notify_len = facts->notify_len;
+	vf->notify_width = facts->notify_width;
 	if (!vf->notify_len || vf->notify_len > SZ_1G) {
 		dev_err(vf->dev, "unusable notify area length %llu\n",
 			vf->notify_len);
 		return -ENODEV;
 	}
+	if (vf->notify_width != 2 && vf->notify_width != 4) {
+		dev_err(vf->dev, "unusable doorbell width %u\n",
+			vf->notify_width);
+		return -ENODEV;
+	}
 	vf->notify_bar_size = roundup_pow_of_two(max_t(u64, vf->notify_len,
 						       PAGE_SIZE));
+	vf->notify_map_pa = facts->notify_map_pa;
+	vf->notify_map_len = facts->notify_map_len;
+	vf->notify_map_refusal = facts->notify_map_refusal;
+	if (!vf->notify_map_len && !vf->notify_map_refusal)
+		vf->notify_map_refusal = "backend gave no reason";
 
 	vf->notify_off = kcalloc(vf->num_queues, sizeof(u16), GFP_KERNEL);
 	vf->queue_max = kcalloc(vf->num_queues, sizeof(u16), GFP_KERNEL);
@@ -196,17 +208,14 @@ static int vhost_vfio_vf_discover(struct vhost_vfio_vf *vf)
 		return -ENOMEM;
 
 	for (i = 0; i < vf->num_queues; i++) {
-		ret = ops->queue_notify_info(vf->priv, i, &width,
-					     &vf->notify_off[i]);
-		if (ret)
-			return ret;
-		if ((u64)vf->notify_off[i] * vf->notify_mult + width >
+		vf->notify_off[i] = facts->queues[i].notify_off;
+		if ((u64)vf->notify_off[i] * vf->notify_mult + vf->notify_width >
 		    vf->notify_len) {
 			dev_err(vf->dev, "queue %u doorbell lies outside the notify area\n",
 				i);
 			return -ENODEV;
 		}
-		vf->queue_max[i] = ops->queue_max_size(vf->priv, i);
+		vf->queue_max[i] = facts->queues[i].max_size;
 	}
 	return 0;
 }
@@ -222,55 +231,48 @@ static void vhost_vfio_vf_free(struct vhost_vfio_vf *vf)
 
 /**
  * vhost_vfio_register_vf - hand a VF over to vhost-vfio
- * @dev: the VF's device; it becomes the mdev parent, so its driver name
- *	prefixes the mdev type ("<driver>-net")
- * @ops: backend operations, all of them mandatory
- * @priv: cookie passed to every @ops call
- * @ids: PCI identity of the VF, used to match quirks and as the subsystem
- *	IDs the guest sees
+ * @be: the VF: its PCI device, its ops (all mandatory) and its fixed facts
+ *	(&struct vhost_vfio_backend); @be must stay valid until
+ *	vhost_vfio_unregister_vf() returns
  *
- * Reads the VF's static properties through @ops, applies matching quirks and
- * registers an mdev parent offering one "net" instance.  The VF must have
- * its MSI-X vectors allocated and Bus Master off.  DMA ownership of the
- * VF's IOMMU group is claimed first (it then sits in a blocking domain),
- * and the VF is reset before the parent appears, so the first mdev finds
- * it in its reset state.
+ * Keeps and checks the VF's facts, applies matching quirks and registers an
+ * mdev parent offering one "net" instance.  The VF must have its MSI-X
+ * vectors allocated and Bus Master off.  DMA ownership of the VF's IOMMU
+ * group is claimed first (it then sits in a blocking domain), and the VF is
+ * reset before the parent appears, so the first mdev finds it in its reset
+ * state whatever the backend did to read its facts.
  *
  * Context: process context, may sleep.
  * Return: the VF handle, or an ERR_PTR() on failure.
  */
-struct vhost_vfio_vf *
-vhost_vfio_register_vf(struct device *dev,
-		       const struct vhost_vfio_backend_ops *ops, void *priv,
-		       const struct vhost_vfio_vf_ids *ids)
+struct vhost_vfio_vf *vhost_vfio_register_vf(struct vhost_vfio_backend *be)
 {
 	struct vhost_vfio_vf *vf;
 	int ret;
 
-	if (!dev || !ops || !ids || !vhost_vfio_ops_complete(ops))
+	if (!be || !be->dev || !dev_is_pci(be->dev) ||
+	    !vhost_vfio_ops_complete(be->ops))
 		return ERR_PTR(-EINVAL);
 
 	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
 	if (!vf)
 		return ERR_PTR(-ENOMEM);
-	vf->dev = dev;
-	vf->ops = ops;
-	vf->priv = priv;
-	vf->ids = *ids;
+	vf->dev = be->dev;
+	vf->ops = be->ops;
+	vf->be = be;
 	mutex_init(&vf->lock);
 
 	ret = vhost_vfio_isolation_claim(vf);
 	if (ret)
 		goto err_free;
 
-	ret = vhost_vfio_vf_discover(vf);
+	ret = vhost_vfio_vf_take_facts(vf);
 	if (ret)
 		goto err_free;
 
-	/* Discovery may have negotiated (see the backend); start clean. */
-	ret = ops->reset(priv);
+	ret = vf->ops->reset(be);
 	if (ret) {
-		dev_err(dev, "VF did not complete its reset (%d)\n", ret);
+		dev_err(vf->dev, "VF did not complete its reset (%d)\n", ret);
 		goto err_free;
 	}
 
@@ -281,13 +283,13 @@ vhost_vfio_register_vf(struct device *dev,
 	vf->type.sysfs_name = "net";
 	vf->type.pretty_name = "virtio-net (control path mediated by vhost-vfio)";
 	vf->types[0] = &vf->type;
-	ret = mdev_register_parent(&vf->parent, dev, &vhost_vfio_mdev_driver,
+	ret = mdev_register_parent(&vf->parent, vf->dev, &vhost_vfio_mdev_driver,
 				   vf->types, ARRAY_SIZE(vf->types));
 	if (ret) {
-		dev_err(dev, "cannot register as mdev parent (%d)\n", ret);
+		dev_err(vf->dev, "cannot register as mdev parent (%d)\n", ret);
 		goto err_free;
 	}
-	dev_info(dev, "vhost-vfio: %u queues, %u pairs, %u MSI-X vectors, features 0x%016llx\n",
+	dev_info(vf->dev, "vhost-vfio: %u queues, %u pairs, %u MSI-X vectors, features 0x%016llx\n",
 		 vf->num_queues, vf->max_pairs, vf->msix_vectors, vf->features);
 	return vf;
 

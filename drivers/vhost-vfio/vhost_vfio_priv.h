@@ -62,10 +62,24 @@ struct vhost_vfio_quirk {
 };
 
 /**
+ * struct vhost_vfio_vf_ids - PCI identity of a VF, used for quirk matching
+ * @vendor: PCI vendor ID
+ * @device: PCI device ID
+ * @subvendor: PCI subsystem vendor ID
+ * @subdevice: PCI subsystem device ID
+ */
+struct vhost_vfio_vf_ids {
+	u16 vendor;
+	u16 device;
+	u16 subvendor;
+	u16 subdevice;
+};
+
+/**
  * struct vhost_vfio_vf - one VF handed over by a backend
  * @dev: the VF's struct device (the mdev parent)
- * @ops: backend ops
- * @priv: backend cookie for @ops
+ * @ops: backend ops (@be's)
+ * @be: the backend's handle, passed to every @ops call
  * @ids: PCI identity, for quirks and the emulated subsystem IDs
  * @parent: mdev parent registration
  * @type: the single mdev type ("net")
@@ -81,7 +95,12 @@ struct vhost_vfio_quirk {
  * @max_pairs: queue pairs the VF serves (max_virtqueue_pairs or 1)
  * @msix_vectors: MSI-X vectors exposed to the guest
  * @notify_mult: VF notify_off_multiplier
+ * @config_size: length of the VF's device-specific configuration
  * @notify_len: length of the VF's notify area
+ * @notify_width: bytes in one doorbell write
+ * @notify_map_pa: doorbell pages a guest may map (the backend's fact)
+ * @notify_map_len: their length; 0 keeps the doorbells trapped
+ * @notify_map_refusal: why @notify_map_len is 0
  * @notify_bar_size: guest BAR2 size (power of two, >= PAGE_SIZE)
  * @notify_off: queue_notify_off of each VF queue
  * @queue_max: maximum size of each VF queue
@@ -91,7 +110,7 @@ struct vhost_vfio_quirk {
 struct vhost_vfio_vf {
 	struct device *dev;
 	const struct vhost_vfio_backend_ops *ops;
-	void *priv;
+	struct vhost_vfio_backend *be;
 	struct vhost_vfio_vf_ids ids;
 	struct mdev_parent parent;
 	struct mdev_type type;
@@ -107,7 +126,12 @@ struct vhost_vfio_vf {
 	u16 max_pairs;
 	u16 msix_vectors;
 	u32 notify_mult;
+	u32 config_size;
 	u64 notify_len;
+	u32 notify_width;
+	phys_addr_t notify_map_pa;
+	u64 notify_map_len;
+	const char *notify_map_refusal;
 	u64 notify_bar_size;
 	u16 *notify_off;
 	u16 *queue_max;

@@ -107,7 +107,7 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
 {
 	int ret;
 
-	ret = vd->vf->ops->reset(vd->vf->priv);
+	ret = vd->vf->ops->reset(vd->vf->be);
 	/* debugfs fault injection: the recovery path of a stuck VF. */
 	if (!ret && atomic_xchg(&vd->fail_next_reset, 0))
 		ret = -ETIMEDOUT;
@@ -131,7 +131,7 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
  */
 u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd)
 {
-	return vd->vf->ops->get_status(vd->vf->priv);
+	return vd->vf->ops->get_status(vd->vf->be);
 }
 
 /*
@@ -171,7 +171,7 @@ static void vv_features_ok(struct vhost_vfio_dev *vd, u8 *status)
 		goto out_trace;
 	}
 	vf_features = vhost_vfio_vf_driver_features(vf, vd->guest_features);
-	vf->ops->set_features(vf->priv, vf_features);
+	vf->ops->set_features(vf->be, vf_features);
 out_trace:
 	trace_vhost_vfio_features_ok(dev_name(vv_dev(vd)), vd->offered,
 				     vd->guest_features, vf_features,
@@ -225,7 +225,7 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 		 * must wait until the VF itself holds FEATURES_OK (virtio
 		 * 1.2, 3.1.1): whoever refused the features refused both.
 		 */
-		vf->ops->set_status(vf->priv, status & ~driver_ok);
+		vf->ops->set_status(vf->be, status & ~driver_ok);
 		if (!(vhost_vfio_guest_status(vd) &
 		      VIRTIO_CONFIG_S_FEATURES_OK) && (status & driver_ok)) {
 			dev_warn_ratelimited(vv_dev(vd),
@@ -246,7 +246,7 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 	     !vhost_vfio_mirror_covers_rings(vd)))
 		status &= ~driver_ok;
 
-	vf->ops->set_status(vf->priv, status);
+	vf->ops->set_status(vf->be, status);
 	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,
 				vhost_vfio_guest_status(vd));
 	if (features_ok_now &&
@@ -270,9 +270,9 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 	}
 	if (q < 0 || vq->enabled)
 		return;
-	vf->ops->queue_set_address(vf->priv, q, vq->desc, vq->avail, vq->used);
-	vf->ops->queue_set_enable(vf->priv, q, true);
-	vq->enabled = vf->ops->queue_get_enable(vf->priv, q);
+	vf->ops->queue_set_address(vf->be, q, vq->desc, vq->avail, vq->used);
+	vf->ops->queue_set_enable(vf->be, q, true);
+	vq->enabled = vf->ops->queue_get_enable(vf->be, q);
 	trace_vhost_vfio_queue_enable(dev_name(vv_dev(vd)), gq, q, vq->size,
 				      vq->vector, vq->desc, vq->avail, vq->used,
 				      vq->enabled);
@@ -377,10 +377,10 @@ static void vv_queue_write(struct vhost_vfio_dev *vd, unsigned int off, u32 val)
 	case VV_CC(queue_size):
 		if (!vv_queue_size_valid(vd, q, val))
 			break;
-		vq->size = vf->ops->queue_set_size(vf->priv, q, val);
+		vq->size = vf->ops->queue_set_size(vf->be, q, val);
 		break;
 	case VV_CC(queue_msix_vector):
-		vq->vector = vf->ops->queue_set_vector(vf->priv, q,
+		vq->vector = vf->ops->queue_set_vector(vf->be, q,
 						       vv_vector(vd, val));
 		break;
 	case VV_CC(queue_enable):
@@ -466,7 +466,7 @@ static u32 vv_common_read(struct vhost_vfio_dev *vd, unsigned int off)
 	case VV_CC(device_status):
 		return vhost_vfio_guest_status(vd);
 	case VV_CC(config_generation):
-		return vf->ops->config_generation(vf->priv) & 0xff;
+		return vf->ops->config_generation(vf->be) & 0xff;
 	case VV_CC(queue_select):
 		return vd->queue_sel;
 	default:
@@ -499,7 +499,7 @@ static void vv_common_write(struct vhost_vfio_dev *vd, unsigned int off,
 			vd->bad_features = true;
 		break;
 	case VV_CC(msix_config):
-		vd->config_vector = vf->ops->set_config_vector(vf->priv,
+		vd->config_vector = vf->ops->set_config_vector(vf->be,
 							       vv_vector(vd, val));
 		break;
 	case VV_CC(device_status):
@@ -576,7 +576,7 @@ static void vv_device_rw(struct vhost_vfio_dev *vd, unsigned int off,
 			 u8 *buf, unsigned int len, bool write)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
-	unsigned int size = vf->ops->config_size(vf->priv);
+	unsigned int size = vf->config_size;
 
 	if (write) {
 		/* virtio-net's configuration is read-only for the driver. */
@@ -586,7 +586,7 @@ static void vv_device_rw(struct vhost_vfio_dev *vd, unsigned int off,
 		return;
 	}
 	if (off < size && len <= size - off)
-		vf->ops->config_read(vf->priv, off, buf, len);
+		vf->ops->config_read(vf->be, off, buf, len);
 	vv_net_overlay(vd, off, buf, len);
 }
 
@@ -601,7 +601,7 @@ static int vv_bar0_rw(struct vhost_vfio_dev *vd, u64 off, u8 *buf,
 	} else if (off < VV_DEVICE_OFF) {
 		/* Reading the ISR clears it in the VF, as it would natively. */
 		if (off == VV_ISR_OFF && len == 1 && !write)
-			buf[0] = vf->ops->isr_read(vf->priv);
+			buf[0] = vf->ops->isr_read(vf->be);
 	} else if (off < VV_DEVICE_OFF + VV_STRUCT_LEN) {
 		vv_device_rw(vd, off - VV_DEVICE_OFF, buf, len, write);
 	}
@@ -632,7 +632,7 @@ static int vv_notify_rw(struct vhost_vfio_dev *vd, u64 off, u8 *buf,
 				     gq);
 		return 0;
 	}
-	vf->ops->notify_write(vf->priv, (u64)vf->notify_off[q] * vf->notify_mult,
+	vf->ops->notify_write(vf->be, (u64)vf->notify_off[q] * vf->notify_mult,
 			      q, 2);
 	return 0;
 }

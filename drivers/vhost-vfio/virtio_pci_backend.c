@@ -21,8 +21,10 @@
  * port-I/O one that cannot be mapped into a guest.
  */
 struct vvf_pci {
+	struct vhost_vfio_backend be;
 	struct virtio_pci_modern_device mdev;
 	struct vhost_vfio_vf *core;
+	struct vhost_vfio_queue_facts *queues;
 	void __iomem *notify;
 	int notify_cap;
 	u8 notify_bar;
@@ -34,39 +36,43 @@ struct vvf_pci {
 	int nvec;
 };
 
-static struct virtio_pci_modern_device *vvf_mdev(void *priv)
+static struct vvf_pci *to_vvf(struct vhost_vfio_backend *be)
 {
-	return &((struct vvf_pci *)priv)->mdev;
+	return container_of(be, struct vvf_pci, be);
 }
 
-static u64 vvf_get_features(void *priv)
+static struct virtio_pci_modern_device *vvf_mdev(struct vhost_vfio_backend *be)
 {
-	return vp_modern_get_features(vvf_mdev(priv));
+	return &to_vvf(be)->mdev;
 }
 
-static void vvf_set_features(void *priv, u64 features)
+static void vvf_set_features(struct vhost_vfio_backend *be, u64 features)
 {
-	vp_modern_set_features(vvf_mdev(priv), features);
+	vp_modern_set_features(vvf_mdev(be), features);
 }
 
-static u8 vvf_get_status(void *priv)
+static u8 vvf_get_status(struct vhost_vfio_backend *be)
 {
-	return vp_modern_get_status(vvf_mdev(priv));
+	return vp_modern_get_status(vvf_mdev(be));
 }
 
-static void vvf_set_status(void *priv, u8 status)
+static void vvf_set_status(struct vhost_vfio_backend *be, u8 status)
 {
-	vp_modern_set_status(vvf_mdev(priv), status);
+	vp_modern_set_status(vvf_mdev(be), status);
 }
 
-static int vvf_reset(void *priv)
+static int vvf_reset_mdev(struct virtio_pci_modern_device *mdev)
 {
-	struct virtio_pci_modern_device *mdev = vvf_mdev(priv);
 	u8 status;
 
 	vp_modern_set_status(mdev, 0);
 	return read_poll_timeout(vp_modern_get_status, status, !status,
 				 1000, VVF_RESET_TIMEOUT_US, false, mdev);
+}
+
+static int vvf_reset(struct vhost_vfio_backend *be)
+{
+	return vvf_reset_mdev(vvf_mdev(be));
 }
 
 /*
@@ -94,74 +100,41 @@ static void vvf_expose_all_queues(struct vvf_pci *vf)
 	vp_modern_set_status(mdev, status | VIRTIO_CONFIG_S_FEATURES_OK);
 }
 
-static u16 vvf_num_queues(void *priv)
+static u16 vvf_queue_set_size(struct vhost_vfio_backend *be, u16 qid, u16 size)
 {
-	return vp_modern_get_num_queues(vvf_mdev(priv));
-}
-
-/* Valid right after reset, when queue_size holds the maximum. */
-static u16 vvf_queue_max_size(void *priv, u16 qid)
-{
-	return vp_modern_get_queue_size(vvf_mdev(priv), qid);
-}
-
-static u16 vvf_queue_set_size(void *priv, u16 qid, u16 size)
-{
-	struct virtio_pci_modern_device *mdev = vvf_mdev(priv);
+	struct virtio_pci_modern_device *mdev = vvf_mdev(be);
 
 	vp_modern_set_queue_size(mdev, qid, size);
 	return vp_modern_get_queue_size(mdev, qid);
 }
 
-static void vvf_queue_set_address(void *priv, u16 qid, u64 desc, u64 avail,
-				  u64 used)
+static void vvf_queue_set_address(struct vhost_vfio_backend *be, u16 qid,
+				  u64 desc, u64 avail, u64 used)
 {
-	vp_modern_queue_address(vvf_mdev(priv), qid, desc, avail, used);
+	vp_modern_queue_address(vvf_mdev(be), qid, desc, avail, used);
 }
 
-static void vvf_queue_set_enable(void *priv, u16 qid, bool enable)
+static void vvf_queue_set_enable(struct vhost_vfio_backend *be, u16 qid,
+				 bool enable)
 {
-	vp_modern_set_queue_enable(vvf_mdev(priv), qid, enable);
+	vp_modern_set_queue_enable(vvf_mdev(be), qid, enable);
 }
 
-static bool vvf_queue_get_enable(void *priv, u16 qid)
+static bool vvf_queue_get_enable(struct vhost_vfio_backend *be, u16 qid)
 {
-	return vp_modern_get_queue_enable(vvf_mdev(priv), qid);
+	return vp_modern_get_queue_enable(vvf_mdev(be), qid);
 }
 
-static u16 vvf_queue_set_vector(void *priv, u16 qid, u16 vector)
+static u16 vvf_queue_set_vector(struct vhost_vfio_backend *be, u16 qid,
+				u16 vector)
 {
-	return vp_modern_queue_vector(vvf_mdev(priv), qid, vector);
+	return vp_modern_queue_vector(vvf_mdev(be), qid, vector);
 }
 
-static int vvf_queue_notify_info(void *priv, u16 qid, u32 *size,
-				 u16 *notify_off)
+static void vvf_notify_write(struct vhost_vfio_backend *be, u64 offset,
+			     u32 val, unsigned int size)
 {
-	struct vvf_pci *vf = priv;
-	struct virtio_pci_common_cfg __iomem *cfg = vf->mdev.common;
-	u16 off;
-
-	/* The library has no getter for queue_notify_off alone. */
-	vp_iowrite16(qid, &cfg->queue_select);
-	off = vp_ioread16(&cfg->queue_notify_off);
-
-	*notify_off = off;
-	*size = sizeof(u16);
-	return 0;
-}
-
-static int vvf_notify_area(void *priv, u64 *len)
-{
-	struct vvf_pci *vf = priv;
-
-	*len = vf->notify_len;
-	return 0;
-}
-
-static void vvf_notify_write(void *priv, u64 offset, u32 val,
-			     unsigned int size)
-{
-	struct vvf_pci *vf = priv;
+	struct vvf_pci *vf = to_vvf(be);
 
 	if (offset >= vf->notify_len || size > vf->notify_len - offset)
 		return;
@@ -171,40 +144,33 @@ static void vvf_notify_write(void *priv, u64 offset, u32 val,
 		iowrite16(val, vf->notify + offset);
 }
 
-static u16 vvf_set_config_vector(void *priv, u16 vector)
+static u16 vvf_set_config_vector(struct vhost_vfio_backend *be, u16 vector)
 {
-	return vp_modern_config_vector(vvf_mdev(priv), vector);
+	return vp_modern_config_vector(vvf_mdev(be), vector);
 }
 
-static u32 vvf_config_generation(void *priv)
+static u32 vvf_config_generation(struct vhost_vfio_backend *be)
 {
-	return vp_modern_generation(vvf_mdev(priv));
+	return vp_modern_generation(vvf_mdev(be));
 }
 
-static unsigned int vvf_config_size(void *priv)
+static bool vvf_config_range_ok(struct vhost_vfio_backend *be,
+				unsigned int offset, unsigned int len)
 {
-	struct virtio_pci_modern_device *mdev = vvf_mdev(priv);
-
-	return mdev->device ? mdev->device_len : 0;
-}
-
-static bool vvf_config_range_ok(void *priv, unsigned int offset,
-				unsigned int len)
-{
-	unsigned int size = vvf_config_size(priv);
+	u32 size = be->facts.config_size;
 
 	return len && offset < size && len <= size - offset;
 }
 
 /* Use the access width the caller used, so field semantics are kept. */
-static int vvf_config_read(void *priv, unsigned int offset, void *buf,
-			   unsigned int len)
+static int vvf_config_read(struct vhost_vfio_backend *be, unsigned int offset,
+			   void *buf, unsigned int len)
 {
-	void __iomem *base = vvf_mdev(priv)->device;
+	void __iomem *base = vvf_mdev(be)->device;
 	u8 *p = buf;
 	unsigned int i;
 
-	if (!vvf_config_range_ok(priv, offset, len))
+	if (!vvf_config_range_ok(be, offset, len))
 		return -EINVAL;
 	if (len == 4 && IS_ALIGNED(offset, 4)) {
 		put_unaligned_le32(ioread32(base + offset), p);
@@ -217,44 +183,14 @@ static int vvf_config_read(void *priv, unsigned int offset, void *buf,
 	return 0;
 }
 
-static int vvf_config_write(void *priv, unsigned int offset, const void *buf,
-			    unsigned int len)
+static u8 vvf_isr_read(struct vhost_vfio_backend *be)
 {
-	void __iomem *base = vvf_mdev(priv)->device;
-	const u8 *p = buf;
-	unsigned int i;
-
-	if (!vvf_config_range_ok(priv, offset, len))
-		return -EINVAL;
-	if (len == 4 && IS_ALIGNED(offset, 4)) {
-		iowrite32(get_unaligned_le32(p), base + offset);
-	} else if (len == 2 && IS_ALIGNED(offset, 2)) {
-		iowrite16(get_unaligned_le16(p), base + offset);
-	} else {
-		for (i = 0; i < len; i++)
-			iowrite8(p[i], base + offset + i);
-	}
-	return 0;
+	return vp_ioread8(vvf_mdev(be)->isr);
 }
 
-static u32 vvf_notify_off_multiplier(void *priv)
+static int vvf_vector_irq(struct vhost_vfio_backend *be, u16 vector)
 {
-	return ((struct vvf_pci *)priv)->notify_mult;
-}
-
-static u8 vvf_isr_read(void *priv)
-{
-	return vp_ioread8(vvf_mdev(priv)->isr);
-}
-
-static u16 vvf_msix_vectors(void *priv)
-{
-	return ((struct vvf_pci *)priv)->nvec;
-}
-
-static int vvf_vector_irq(void *priv, u16 vector)
-{
-	struct vvf_pci *vf = priv;
+	struct vvf_pci *vf = to_vvf(be);
 
 	if (vector >= vf->nvec)
 		return -EINVAL;
@@ -313,12 +249,11 @@ static bool vvf_overlaps(u64 a, u64 alen, u64 b, u64 blen)
  * structure, from its start, if it is in a memory BAR and starts on a page
  * boundary, and no other virtio structure, MSI-X table or PBA shares those
  * pages (a guest could otherwise reach registers the host mediates).  The
- * address returned is the only one the core maps.
+ * address given is the only one the core maps; NULL, or why not.
  */
-static int vvf_notify_map_check(void *priv, phys_addr_t *pa, u64 *len,
-				const char **reason)
+static const char *vvf_notify_map_check(struct vvf_pci *vf, phys_addr_t *pa,
+					u64 *len)
 {
-	struct vvf_pci *vf = priv;
 	struct pci_dev *pdev = vf->mdev.pci_dev;
 	u8 nbar = vf->notify_bar, bar, type;
 	u32 off, clen, tbl, mlen;
@@ -326,19 +261,13 @@ static int vvf_notify_map_check(void *priv, phys_addr_t *pa, u64 *len,
 	u16 ctrl;
 	int pos;
 
-	if (!vf->notify_is_mem) {
-		*reason = "notify structure is in an I/O BAR";
-		return -EINVAL;
-	}
-	if (!PAGE_ALIGNED(vf->notify_pa)) {
-		*reason = "notify structure not page aligned";
-		return -EINVAL;
-	}
+	if (!vf->notify_is_mem)
+		return "notify structure is in an I/O BAR";
+	if (!PAGE_ALIGNED(vf->notify_pa))
+		return "notify structure not page aligned";
 	plen = round_down(vf->notify_len, PAGE_SIZE);
-	if (!plen) {
-		*reason = "notify structure smaller than a page";
-		return -EINVAL;
-	}
+	if (!plen)
+		return "notify structure smaller than a page";
 
 	for (pos = pci_find_capability(pdev, PCI_CAP_ID_VNDR); pos;
 	     pos = pci_find_next_capability(pdev, pos, PCI_CAP_ID_VNDR)) {
@@ -349,10 +278,8 @@ static int vvf_notify_map_check(void *priv, phys_addr_t *pa, u64 *len,
 		if (pos == vf->notify_cap || type == VIRTIO_PCI_CAP_PCI_CFG)
 			continue;
 		vvf_cap_region(pdev, pos, &bar, &off, &clen);
-		if (bar == nbar && vvf_overlaps(pstart, plen, off, clen)) {
-			*reason = "notify pages shared with other virtio registers";
-			return -EINVAL;
-		}
+		if (bar == nbar && vvf_overlaps(pstart, plen, off, clen))
+			return "notify pages shared with other virtio registers";
 	}
 
 	pos = pdev->msix_cap;
@@ -361,49 +288,35 @@ static int vvf_notify_map_check(void *priv, phys_addr_t *pa, u64 *len,
 		mlen = ((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1) * PCI_MSIX_ENTRY_SIZE;
 		pci_read_config_dword(pdev, pos + PCI_MSIX_TABLE, &tbl);
 		if ((tbl & PCI_MSIX_TABLE_BIR) == nbar &&
-		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_TABLE_OFFSET, mlen)) {
-			*reason = "notify pages shared with the MSI-X table";
-			return -EINVAL;
-		}
+		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_TABLE_OFFSET, mlen))
+			return "notify pages shared with the MSI-X table";
 		pci_read_config_dword(pdev, pos + PCI_MSIX_PBA, &tbl);
 		if ((tbl & PCI_MSIX_PBA_BIR) == nbar &&
 		    vvf_overlaps(pstart, plen, tbl & PCI_MSIX_PBA_OFFSET,
-				 DIV_ROUND_UP(mlen / PCI_MSIX_ENTRY_SIZE, 64) * 8)) {
-			*reason = "notify pages shared with the MSI-X PBA";
-			return -EINVAL;
-		}
+				 DIV_ROUND_UP(mlen / PCI_MSIX_ENTRY_SIZE, 64) * 8))
+			return "notify pages shared with the MSI-X PBA";
 	}
 	*pa = vf->notify_pa;
 	*len = plen;
-	return 0;
+	return NULL;
 }
 
 static const struct vhost_vfio_backend_ops vvf_ops = {
-	.get_features = vvf_get_features,
 	.set_features = vvf_set_features,
 	.get_status = vvf_get_status,
 	.set_status = vvf_set_status,
 	.reset = vvf_reset,
-	.num_queues = vvf_num_queues,
-	.queue_max_size = vvf_queue_max_size,
 	.queue_set_size = vvf_queue_set_size,
 	.queue_set_address = vvf_queue_set_address,
 	.queue_set_enable = vvf_queue_set_enable,
 	.queue_get_enable = vvf_queue_get_enable,
 	.queue_set_vector = vvf_queue_set_vector,
-	.queue_notify_info = vvf_queue_notify_info,
-	.notify_area = vvf_notify_area,
 	.notify_write = vvf_notify_write,
 	.set_config_vector = vvf_set_config_vector,
 	.config_generation = vvf_config_generation,
-	.config_size = vvf_config_size,
 	.config_read = vvf_config_read,
-	.config_write = vvf_config_write,
-	.notify_off_multiplier = vvf_notify_off_multiplier,
 	.isr_read = vvf_isr_read,
-	.msix_vectors = vvf_msix_vectors,
 	.vector_irq = vvf_vector_irq,
-	.notify_map_check = vvf_notify_map_check,
 };
 
 /* Find, check and map the notify structure (see struct vvf_pci). */
@@ -447,14 +360,48 @@ static void vvf_unmap_notify(struct vvf_pci *vf)
 	vf->notify = NULL;
 }
 
+/*
+ * Read what the VF is, once: the core keeps these facts for as long as the
+ * VF is bound.  Queue sizes are read right after a reset (with every queue
+ * exposed, see vvf_expose_all_queues()), when queue_size holds the maximum.
+ */
+static int vvf_read_facts(struct vvf_pci *vf)
+{
+	struct virtio_pci_modern_device *mdev = &vf->mdev;
+	struct virtio_pci_common_cfg __iomem *cfg = mdev->common;
+	struct vhost_vfio_vf_facts *facts = &vf->be.facts;
+	u16 qid, nq;
+
+	facts->features = vp_modern_get_features(mdev);
+	nq = vp_modern_get_num_queues(mdev);
+	vf->queues = kcalloc(nq, sizeof(*vf->queues), GFP_KERNEL);
+	if (nq && !vf->queues)
+		return -ENOMEM;
+	for (qid = 0; qid < nq; qid++) {
+		vf->queues[qid].max_size = vp_modern_get_queue_size(mdev, qid);
+		/* The library has no getter for queue_notify_off alone. */
+		vp_iowrite16(qid, &cfg->queue_select);
+		vf->queues[qid].notify_off = vp_ioread16(&cfg->queue_notify_off);
+	}
+	facts->num_queues = nq;
+	facts->queues = vf->queues;
+	facts->msix_vectors = vf->nvec;
+	facts->config_size = mdev->device ? mdev->device_len : 0;
+	facts->notify_len = vf->notify_len;
+	facts->notify_mult = vf->notify_mult;
+	facts->notify_width = sizeof(u16);
+	facts->notify_map_refusal =
+		vvf_notify_map_check(vf, &facts->notify_map_pa,
+				     &facts->notify_map_len);
+	if (facts->notify_map_refusal) {
+		facts->notify_map_pa = 0;
+		facts->notify_map_len = 0;
+	}
+	return 0;
+}
+
 static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct vhost_vfio_vf_ids ids = {
-		.vendor = pdev->vendor,
-		.device = pdev->device,
-		.subvendor = pdev->subsystem_vendor,
-		.subdevice = pdev->subsystem_device,
-	};
 	struct vvf_pci *vf;
 	int nvec, ret;
 
@@ -476,7 +423,7 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return ret;
 	}
 
-	ret = vvf_reset(vf);
+	ret = vvf_reset_mdev(&vf->mdev);
 	if (ret) {
 		dev_err(&pdev->dev, "device did not complete reset\n");
 		goto err_remove;
@@ -513,9 +460,14 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_drvdata(pdev, vf);
 
 	vvf_expose_all_queues(vf);
-	vf->core = vhost_vfio_register_vf(&pdev->dev, &vvf_ops, vf, &ids);
+	ret = vvf_read_facts(vf);
+	if (ret)
+		goto err_master;
+	vf->be.dev = &pdev->dev;
+	vf->be.ops = &vvf_ops;
+	vf->core = vhost_vfio_register_vf(&vf->be);
 	if (IS_ERR(vf->core)) {
-		vvf_reset(vf);
+		vvf_reset_mdev(&vf->mdev);
 		ret = PTR_ERR(vf->core);
 		dev_err(&pdev->dev, "vhost-vfio refused the function (%d)\n",
 			ret);
@@ -524,6 +476,7 @@ static int vvf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 err_master:
+	kfree(vf->queues);
 	pci_free_irq_vectors(pdev);
 err_unmap:
 	vvf_unmap_notify(vf);
@@ -538,7 +491,8 @@ static void vvf_pci_remove(struct pci_dev *pdev)
 
 	/* Removes the mdev first; the core stops calling us after this. */
 	vhost_vfio_unregister_vf(vf->core);
-	vvf_reset(vf);
+	vvf_reset_mdev(&vf->mdev);
+	kfree(vf->queues);
 	pci_clear_master(pdev);
 	pci_free_irq_vectors(pdev);
 	vvf_unmap_notify(vf);
