@@ -8,7 +8,8 @@
 #
 # See README.md for what each target installs.
 
-KVER   ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
+# Debian 12's own kernel by default, even with 6.12 headers beside it.
+KVER   ?= $(shell $(CURDIR)/scripts/kver.sh 2>/dev/null)
 KDIR   ?= /lib/modules/$(KVER)/build
 W      ?= 1
 WERROR ?= 0

@@ -5,7 +5,10 @@
 # Idempotent: re-running only checks.
 #
 #   build:    gcc make linux-headers-amd64 (+ the matching linux-image-amd64,
-#             which is also the kernel the test VM boots), sparse
+#             which is also the kernel the test VM boots), sparse; and the
+#             newest linux-headers-6.12.*+deb12-amd64 with dwarves (pahole,
+#             which 6.12's module build needs): the second kernel series
+#             the tree is built against
 #   style:    linux-source-6.1 (checkpatch.pl, kselftest_harness.h)
 #   test VM:  qemu-system-x86 busybox-static cpio kmod iproute2 iputils-ping
 #             pciutils uuid-runtime mdevctl python3
@@ -16,7 +19,7 @@ set -euo pipefail
 PKGS="build-essential gcc make kmod sparse linux-image-amd64 linux-headers-amd64
       linux-source-6.1 qemu-system-x86 busybox-static cpio iproute2
       iputils-ping pciutils uuid-runtime mdevctl xz-utils dkms python3
-      libvirt-clients python3-docutils inotify-tools"
+      libvirt-clients python3-docutils inotify-tools dwarves"
 SRC=/usr/src/linux-source-6.1
 
 missing=""
@@ -33,9 +36,20 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Debian 12 also carries 6.12 (its backports kernel): build against its newest.
+if ! "$(dirname "$0")/kver.sh" 6.12 > /dev/null; then
+	[ "$(id -u)" = 0 ] || { echo "install-deps: need root to install 6.12 headers" >&2; exit 1; }
+	[ -n "$missing" ] || apt-get update -qq
+	h612=$(apt-cache search --names-only '^linux-headers-6\.12\.[0-9.]+\+deb12-amd64$' |
+	       awk '{print $1}' | sort -V | tail -n 1)
+	[ -n "$h612" ] || { echo "install-deps: no linux-headers-6.12.*+deb12-amd64 in the archive" >&2; exit 1; }
+	echo "install-deps: installing: $h612"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$h612" >/dev/null
+fi
+
 # The kernel image and headers must be the same version: the VM boots
 # exactly the kernel we build against.
-kver=$(ls /lib/modules | sort -V | tail -n 1)
+kver=$("$(dirname "$0")/kver.sh")
 [ -d "/lib/modules/$kver/build" ] || { echo "install-deps: no headers for $kver" >&2; exit 1; }
 [ -f "/boot/vmlinuz-$kver" ] || { echo "install-deps: no /boot/vmlinuz-$kver" >&2; exit 1; }
 
@@ -51,4 +65,4 @@ if [ ! -f "$SRC/scripts/checkpatch.pl" ] ||
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 fi
-echo "install-deps: ok (kernel $kver)"
+echo "install-deps: ok (kernel $kver; also builds for $("$(dirname "$0")/kver.sh" 6.12))"

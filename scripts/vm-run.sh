@@ -75,7 +75,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
 
-kver=${KVER:-$(ls /lib/modules | sort -V | tail -n 1)}
+kver=${KVER:-$("$top/scripts/kver.sh")}
 kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || { echo "vm-run: $kernel missing (run 'make deps')" >&2; exit 2; }
 
