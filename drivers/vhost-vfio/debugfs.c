@@ -14,8 +14,14 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses, reserved;
+	u64 refills;
+	const char *state;
+	int result;
 
 	mutex_lock(&m->lock);
+	refills = m->refills;
+	result = m->result;
+	state = m->building ? "building" : m->queued ? "queued" : "idle";
 	memcpy(maps, m->maps, sizeof(maps));
 	pinned = m->pinned_pages;
 	ns = m->build_ns;
@@ -26,6 +32,9 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 
 	seq_printf(s, "mirror_builds: %llu\n", builds);
 	seq_printf(s, "mirror_reuses: %llu\n", reuses);
+	seq_printf(s, "mirror_refills: %llu\n", refills);
+	seq_printf(s, "mirror_state: %s\n", state);
+	seq_printf(s, "mirror_result: %d\n", result);
 	seq_printf(s, "mirror_build_ns: %llu\n", ns);
 	seq_printf(s, "mirror_pinned_pages: %llu\n", pinned);
 	seq_printf(s, "mirror_bytes: %llu\n", pinned << PAGE_SHIFT);
@@ -47,11 +56,12 @@ static int counters_show(struct seq_file *s, void *unused)
 	u64 n, total = 0;
 	unsigned long pgsizes = 0;
 	const char *why;
-	bool open;
+	bool open, pending;
 	u16 i;
 
 	mutex_lock(&vd->lock);
 	c = vd->counters;
+	pending = vd->driver_ok_pending;
 	open = vd->open;
 	if (vd->domain)
 		pgsizes = vd->domain->pgsize_bitmap;
@@ -73,6 +83,10 @@ static int counters_show(struct seq_file *s, void *unused)
 	}
 	seq_printf(s, "irqs: %llu\n", total);
 	seq_printf(s, "irq_requests: %llu\n", c.irq_requests);
+	seq_printf(s, "driver_ok_pending: %d\n", pending);
+	seq_printf(s, "driver_ok_deferred: %llu\n", c.driver_ok_deferred);
+	seq_printf(s, "kicks_replayed: %llu\n", c.kicks_replayed);
+	seq_printf(s, "access_max_ns: %llu\n", c.access_max_ns);
 	seq_printf(s, "bypass_producers: %d\n",
 		   atomic_read(&vd->bypass_registered));
 	seq_printf(s, "bypass_connected: %d\n",

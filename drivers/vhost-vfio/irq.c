@@ -232,6 +232,28 @@ void vhost_vfio_irqs_disable(struct vhost_vfio_dev *vd)
 }
 
 /**
+ * vhost_vfio_config_interrupt - raise the guest's configuration interrupt
+ * @vd: mediated device, lock held
+ *
+ * For a state change the core makes itself (DEVICE_NEEDS_RESET), not the
+ * VF: signal the eventfd of the guest's config vector, as the VF's own
+ * interrupt would.  Nothing happens without a vector or an eventfd.
+ */
+void vhost_vfio_config_interrupt(struct vhost_vfio_dev *vd)
+{
+	u16 vector = vd->config_vector;
+	struct vhost_vfio_irq *v;
+
+	if (vector >= vd->vf->msix_vectors)
+		return;
+	v = &vd->irqs[vector];
+	if (v->trigger) {
+		atomic64_inc(&v->count);
+		eventfd_signal(v->trigger);
+	}
+}
+
+/**
  * vhost_vfio_request - ask userspace to release the device
  * @vdev: vfio device being unregistered
  * @count: how often it was asked already

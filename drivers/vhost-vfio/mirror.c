@@ -12,9 +12,17 @@
  * pinned with vfio_pin_pages(), which fails for IOVA the container does not
  * map (or maps read-only) and charges RLIMIT_MEMLOCK.  What pinned is
  * mapped into our domain in physically contiguous runs, so the IOMMU core
- * can use large pages.  The mirror is built when the guest sets
- * DRIVER_OK (before that the VF does no DMA) and rebuilt at a later
- * DRIVER_OK only if the memslots changed or the VMM unmapped something.
+ * can use large pages.
+ *
+ * The mirror is built off the guest's vCPUs, by a worker (@work): first at
+ * open, ahead of the guest's DRIVER_OK, then again whenever a DRIVER_OK
+ * finds it out of date (memslots changed, or the VMM unmapped something),
+ * and in the background after a DRIVER_OK to retry the pages VFIO refused
+ * before (the VMM may have mapped them since).  A DRIVER_OK that finds the
+ * mirror current goes straight to the VF; one that does not is deferred:
+ * the guest reads DRIVER_OK back at once, the VF gets it when the worker
+ * is done, and one notify per enabled queue is replayed then, so no kick
+ * the VF could not take yet is lost (virtio_cfg.c).
  * dma_unmap removes the range from the domain and unpins it before
  * returning, as type1 requires.
  *
@@ -34,7 +42,9 @@
  * mirror too, so dma_unmap can cut it like any other.
  */
 #include <linux/iommu.h>
+#include <linux/kthread.h>
 #include <linux/kvm_host.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -323,7 +333,8 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 	while (done < npages) {
 		u64 cur = iova + (done << PAGE_SHIFT);
 
-		if (fatal_signal_pending(current))
+		/* Close stops the worker; a killed VMM closes the device. */
+		if (READ_ONCE(m->cancel) || fatal_signal_pending(current))
 			return -EINTR;
 		n = min_t(u64, npages - done, VFIO_PIN_PAGES_MAX_ENTRIES);
 		ret = vv_pin_batch(vd, b, cur, n);
@@ -432,6 +443,8 @@ static int vv_collect_ranges(struct kvm *kvm, struct vv_range **out,
 	return n;
 }
 
+static void vv_mirror_work(struct work_struct *work);
+
 /**
  * vhost_vfio_mirror_init - initialize the mirror of a new mdev
  * @vd: mediated device
@@ -441,10 +454,11 @@ void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd)
 	mutex_init(&vd->mirror.lock);
 	INIT_LIST_HEAD(&vd->mirror.runs);
 	init_waitqueue_head(&vd->mirror.pin_wq);
+	INIT_WORK(&vd->mirror.work, vv_mirror_work);
 }
 
 /**
- * vhost_vfio_mirror_open - take the VM reference at open
+ * vhost_vfio_mirror_open - take the VM reference and start building
  * @vd: mediated device, lock held, domain attached
  */
 void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
@@ -462,7 +476,11 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->last_error = 0;
 	m->build_ns = 0;
 	m->valid = false;
+	m->cancel = false;
+	m->result = 0;
 	mutex_unlock(&m->lock);
+	/* Ahead of DRIVER_OK: the VMM mapped guest RAM before it opened us. */
+	vhost_vfio_mirror_sync(vd);
 }
 
 static void vv_mirror_teardown_locked(struct vhost_vfio_dev *vd)
@@ -522,7 +540,8 @@ void vhost_vfio_mirror_teardown(struct vhost_vfio_dev *vd)
 
 /**
  * vhost_vfio_mirror_close - tear down and drop the VM reference
- * @vd: mediated device, lock held; the VF is reset
+ * @vd: mediated device, lock held; the VF is reset and the worker stopped
+ *	(vhost_vfio_mirror_stop())
  */
 void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd)
 {
@@ -571,7 +590,7 @@ static const char *vv_build_error(int ret)
 	case -ENOMEM:
 		return "pinning guest memory failed with -ENOMEM (RLIMIT_MEMLOCK of the VMM?)";
 	case -EINTR:
-		return "the VMM was killed";
+		return "the device was closed (the VMM exited or was killed)";
 	case -VV_ERR_NOT_GPA:
 		return "DMA-mapped IOVA is not guest-physical (a guest IOMMU?)";
 	default:
@@ -581,7 +600,8 @@ static const char *vv_build_error(int ret)
 
 /**
  * vhost_vfio_mirror_build - (re)build the mirror from the VM's memslots
- * @vd: mediated device, lock held; the VF is not running (no DRIVER_OK)
+ * @vd: mediated device, from the worker (vhost_vfio_mirror_sync()); while
+ *	the VF runs (@live) only the holes of the last build are retried
  *
  * Pins with no mirror lock held, so dma_unmap can run meanwhile (see the
  * top of the file).
@@ -595,7 +615,7 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	struct vv_range *ranges = NULL;
 	u64 start = local_clock(), gen, seq;
 	const char *why;
-	bool reuse;
+	bool reuse, live = false;
 	int i, n, ret;
 
 	if (!m->kvm) {
@@ -618,8 +638,12 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	}
 
 	mutex_lock(&m->lock);
-	/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
-	reuse = m->valid && m->gen == gen;
+	/*
+	 * Same memslots, nothing unmapped since: e.g. a guest reboot.  And
+	 * never tear down under a running VF: then only the holes are retried.
+	 */
+	live = m->live;
+	reuse = (m->valid && m->gen == gen) || live;
 	if (!reuse) {
 		vv_mirror_teardown_locked(vd);
 		m->reserved_pages = 0;
@@ -629,11 +653,16 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 
 	if (reuse) {
 		ret = vv_fill_holes(vd, &b);
-		if (ret)
-			goto out_pin_failed;
 		mutex_lock(&m->lock);
-		m->reuses++;
+		m->refills++;
 		mutex_unlock(&m->lock);
+		if (ret && !live)
+			goto out_pin_failed;
+		if (ret) {
+			/* What is mapped stays: the VF runs on it. */
+			why = vv_build_error(ret);
+			goto out_log_free;
+		}
 		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,
 					      m->pinned_pages, 0, true);
 		goto out_free;
@@ -676,6 +705,7 @@ out_pin_failed:
 	why = vv_build_error(ret);
 out_teardown:
 	vhost_vfio_mirror_teardown(vd);
+out_log_free:
 	kfree(b.holes);
 	kfree(ranges);
 	kfree(b.pages);
@@ -683,8 +713,11 @@ out_log:
 	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, 0,
 				      local_clock() - start, false);
 	/* Once per open: a guest retrying DRIVER_OK learns nothing new. */
-	if (ret != m->last_error)
-		dev_err(vv_dev(vd), "cannot build DMA mirror: %s (%d); DRIVER_OK refused\n",
+	if (ret != m->last_error && live)
+		dev_err(vv_dev(vd), "cannot extend DMA mirror: %s (%d)\n",
+			why, ret);
+	else if (ret != m->last_error)
+		dev_err(vv_dev(vd), "cannot build DMA mirror: %s (%d); the VF gets no DRIVER_OK\n",
 			why, ret);
 	m->last_error = ret;
 	return ret;
@@ -819,4 +852,140 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 		dev_err_ratelimited(vv_dev(vd),
 				    "DMA mirror lost a range while unmapping 0x%llx+0x%llx (%d)\n",
 				    iova, length, ret);
+}
+
+static u64 vv_memslots_gen(struct kvm *kvm)
+{
+	u64 gen;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	gen = kvm_memslots(kvm)->generation;
+	srcu_read_unlock(&kvm->srcu, idx);
+	return gen;
+}
+
+/**
+ * vhost_vfio_mirror_ready - may the VF run on the mirror as it is?
+ * @vd: mediated device, lock held
+ *
+ * Return: true if a build completed for the memslots KVM has now, nothing
+ * the VMM unmapped since invalidated it, and no build is queued or running
+ * (counted as a reuse).
+ */
+bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	bool ready;
+
+	if (!m->kvm)
+		return false;
+	mutex_lock(&m->lock);
+	ready = m->valid && !m->queued && !m->building &&
+		m->gen == vv_memslots_gen(m->kvm);
+	if (ready)
+		m->reuses++;
+	mutex_unlock(&m->lock);
+	return ready;
+}
+
+/**
+ * vhost_vfio_mirror_sync - bring the mirror up to date, off the caller's thread
+ * @vd: mediated device, lock held, open
+ *
+ * Queues the worker unless it is queued already; a worker that is running
+ * runs once more.  When it is done it lets a deferred DRIVER_OK through or
+ * fails it (vhost_vfio_driver_ok_resume()).
+ */
+void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+
+	if (!m->kvm)
+		return;
+	mutex_lock(&m->lock);
+	if (!m->queued && !m->cancel) {
+		m->queued = true;
+		queue_work(system_unbound_wq, &m->work);
+	}
+	mutex_unlock(&m->lock);
+}
+
+/**
+ * vhost_vfio_mirror_set_live - the VF holds DRIVER_OK, or no longer does
+ * @vd: mediated device, lock held
+ * @live: whether it does
+ */
+void vhost_vfio_mirror_set_live(struct vhost_vfio_dev *vd, bool live)
+{
+	mutex_lock(&vd->mirror.lock);
+	vd->mirror.live = live;
+	mutex_unlock(&vd->mirror.lock);
+}
+
+/**
+ * vhost_vfio_mirror_has_holes - did the last build leave pages unpinned?
+ * @vd: mediated device
+ *
+ * Return: true if retrying them may find pages the VMM mapped since.
+ */
+bool vhost_vfio_mirror_has_holes(struct vhost_vfio_dev *vd)
+{
+	bool holes;
+
+	mutex_lock(&vd->mirror.lock);
+	holes = vd->mirror.nr_holes;
+	mutex_unlock(&vd->mirror.lock);
+	return holes;
+}
+
+/**
+ * vhost_vfio_mirror_stop - stop the worker for good (close)
+ * @vd: mediated device, lock NOT held (the worker takes it to finish)
+ *
+ * A build in progress gives up at its next batch of pages.
+ */
+void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+
+	mutex_lock(&m->lock);
+	m->cancel = true;
+	mutex_unlock(&m->lock);
+	cancel_work_sync(&m->work);
+	mutex_lock(&m->lock);
+	m->queued = false;
+	mutex_unlock(&m->lock);
+}
+
+static void vv_mirror_work(struct work_struct *work)
+{
+	struct vhost_vfio_dev *vd = container_of(work, struct vhost_vfio_dev,
+						 mirror.work);
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	struct mm_struct *mm = NULL;
+	int ret = -ESRCH;
+
+	mutex_lock(&m->lock);
+	m->queued = false;
+	m->building = true;
+	mutex_unlock(&m->lock);
+
+	/*
+	 * KVM resolves a GPA through current->mm (vv_iova_is_gpa()): borrow
+	 * the VMM's.  vfio_pin_pages() uses the mapper's mm by itself.
+	 */
+	if (mmget_not_zero(m->kvm->mm)) {
+		mm = m->kvm->mm;
+		kthread_use_mm(mm);
+		ret = vhost_vfio_mirror_build(vd);
+		kthread_unuse_mm(mm);
+		mmput(mm);
+	}
+
+	mutex_lock(&m->lock);
+	m->building = false;
+	m->result = ret;
+	mutex_unlock(&m->lock);
+	vhost_vfio_driver_ok_resume(vd, ret);
 }

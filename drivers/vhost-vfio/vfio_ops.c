@@ -4,6 +4,7 @@
  * close, reset), the vfio-pci region encoding of the device fd and the
  * VFIO_DEVICE_* ioctls.  Everything userspace passes in is untrusted.
  */
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -59,7 +60,7 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 	if (ret)
 		goto err_close;
 
-	/* The DMA mirror is built from this VM's memslots at DRIVER_OK. */
+	/* The DMA mirror is built from this VM's memslots, starting now. */
 	vhost_vfio_mirror_open(vd);
 
 	vd->open = true;
@@ -79,6 +80,8 @@ static void vhost_vfio_close_device(struct vfio_device *vdev)
 
 	/* No guest store may reach the VF from here on. */
 	vhost_vfio_doorbell_close(vd);
+	/* Before the lock: the mirror worker takes it to finish. */
+	vhost_vfio_mirror_stop(vd);
 
 	mutex_lock(&vd->lock);
 	vd->open = false;
@@ -115,8 +118,8 @@ static int vhost_vfio_region_rw(struct vhost_vfio_dev *vd, unsigned int idx,
 static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 			     size_t count, loff_t *ppos, bool write)
 {
+	u64 off, size, start = local_clock();
 	unsigned int idx;
-	u64 off, size;
 	size_t done = 0;
 	int ret = 0;
 
@@ -169,6 +172,9 @@ static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 	}
 
 out_unlock:
+	/* A VMM's region access is a guest vCPU waiting: keep the worst. */
+	vd->counters.access_max_ns = max(vd->counters.access_max_ns,
+					 local_clock() - start);
 	mutex_unlock(&vd->lock);
 	if (done) {
 		*ppos += done;

@@ -160,6 +160,9 @@ struct vhost_vfio_counters {
 	u64 bar2;
 	u64 bar2_notify_writes;
 	u64 irq_requests;
+	u64 driver_ok_deferred;
+	u64 kicks_replayed;
+	u64 access_max_ns;
 };
 
 struct kvm;
@@ -208,6 +211,7 @@ struct vhost_vfio_span {
  * @build_ns: duration of the last build
  * @builds: completed builds since open
  * @reuses: DRIVER_OKs that found the mirror still current
+ * @refills: builds that only retried the holes of the last one
  * @valid: the mirror is complete for memslot generation @gen
  * @gen: memslot generation the mirror was built from
  * @holes: memslot pages VFIO refused to pin at the last build
@@ -227,6 +231,12 @@ struct vhost_vfio_span {
  * @pend_iova: start of the run being accumulated by the builder
  * @pend_pa: its physical address
  * @pend_npages: its length in pages, 0 when none
+ * @work: builds the mirror off the guest's vCPU (vhost_vfio_mirror_sync())
+ * @queued: @work is queued and has not started yet
+ * @building: @work is running
+ * @cancel: close is stopping @work: the builder gives up at the next batch
+ * @result: what the last run of @work returned
+ * @live: the VF holds DRIVER_OK: the mirror may grow, never be torn down
  */
 struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
@@ -254,8 +264,15 @@ struct vhost_vfio_mirror {
 	u64 build_ns;
 	u64 builds;
 	u64 reuses;
+	u64 refills;
 	bool valid;
 	u64 gen;
+	struct work_struct work;
+	bool queued;
+	bool building;
+	bool cancel;
+	int result;
+	bool live;
 };
 
 /**
@@ -299,6 +316,10 @@ struct vhost_vfio_mirror {
  * @db_faults: doorbell pages inserted on fault
  * @fail_next_reset: debugfs fault injection: report the next VF reset as
  *	timed out (after doing it), to exercise the recovery path
+ * @driver_ok_pending: the guest set DRIVER_OK while the mirror was being
+ *	built; the VF gets it when the build is done (guest reads it set)
+ * @needs_reset: a deferred DRIVER_OK failed: the guest reads
+ *	DEVICE_NEEDS_RESET until it resets the device
  */
 struct vhost_vfio_dev {
 	struct vfio_device vdev;
@@ -338,6 +359,8 @@ struct vhost_vfio_dev {
 	const char *db_reason;
 	atomic64_t db_faults;
 	atomic_t fail_next_reset;
+	bool driver_ok_pending;
+	bool needs_reset;
 };
 
 static inline struct device *vv_dev(struct vhost_vfio_dev *vd)
@@ -361,6 +384,7 @@ u64 vhost_vfio_bar_size(struct vhost_vfio_dev *vd, unsigned int bar);
 void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd);
 int vhost_vfio_device_reset(struct vhost_vfio_dev *vd);
 u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd);
+void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret);
 
 /* features.c */
 u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd);
@@ -395,6 +419,7 @@ long vhost_vfio_ioctl_irq_info(struct vhost_vfio_dev *vd, void __user *arg);
 long vhost_vfio_ioctl_set_irqs(struct vhost_vfio_dev *vd, void __user *arg);
 void vhost_vfio_irqs_disable(struct vhost_vfio_dev *vd);
 void vhost_vfio_request(struct vfio_device *vdev, unsigned int count);
+void vhost_vfio_config_interrupt(struct vhost_vfio_dev *vd);
 
 /* doorbell.c */
 int vhost_vfio_doorbell_fs_init(void);
@@ -414,6 +439,11 @@ void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd);
 int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd);
+bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_set_live(struct vhost_vfio_dev *vd, bool live);
+bool vhost_vfio_mirror_has_holes(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_teardown(struct vhost_vfio_dev *vd);
 void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length);
 bool vhost_vfio_mirror_covers_rings(struct vhost_vfio_dev *vd);

@@ -87,6 +87,9 @@ void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd)
 	vd->negotiated = 0;
 	vd->queue_sel = 0;
 	vd->config_vector = VIRTIO_MSI_NO_VECTOR;
+	vd->driver_ok_pending = false;
+	vd->needs_reset = false;
+	vhost_vfio_mirror_set_live(vd, false);
 	for (i = 0; i < vd->num_queues; i++) {
 		struct vhost_vfio_vq *vq = &vd->vqs[i];
 
@@ -127,11 +130,21 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
  * @vd: mediated device, lock held
  *
  * The VF's own status is the truth: FEATURES_OK is only there when the VF
- * accepted the features, and DEVICE_NEEDS_RESET comes from the VF.
+ * accepted the features, and DEVICE_NEEDS_RESET comes from the VF.  Two
+ * exceptions: a DRIVER_OK waiting for the mirror reads back set (the VF
+ * gets it when the mirror is ready), and one that could not be honoured
+ * then reads back as DEVICE_NEEDS_RESET.
  */
 u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd)
 {
-	return vd->vf->ops->get_status(vd->vf->be);
+	u8 status = vd->vf->ops->get_status(vd->vf->be);
+
+	if (vd->driver_ok_pending)
+		status |= VIRTIO_CONFIG_S_DRIVER_OK;
+	if (vd->needs_reset)
+		status = (status & ~VIRTIO_CONFIG_S_DRIVER_OK) |
+			 VIRTIO_CONFIG_S_NEEDS_RESET;
+	return status;
 }
 
 /*
@@ -202,6 +215,107 @@ static bool vv_status_allowed(struct vhost_vfio_dev *vd, u8 old, u8 status)
 	return !why;
 }
 
+/* One notify per enabled queue: kicks the VF may have ignored before. */
+static void vv_replay_kicks(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u16 gq;
+	int q;
+
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		q = vv_vf_queue(vd, gq);
+		if (q < 0 || !vd->vqs[gq].enabled)
+			continue;
+		vf->ops->notify_write(vf->be,
+				      (u64)vf->notify_off[q] * vf->notify_mult,
+				      q, 2);
+		vd->counters.kicks_replayed++;
+	}
+}
+
+/*
+ * The guest set DRIVER_OK: what the VF may get now.  DRIVER_OK lets the VF
+ * DMA, so the VF must be one whose DMA the IOMMU translates and its domain
+ * must mirror the guest's memory, rings included.  If the mirror is current
+ * the VF gets DRIVER_OK in this write; if it is still being built the
+ * write returns at once and the worker finishes the job
+ * (vhost_vfio_driver_ok_resume()): no vCPU waits for pinning.  Refused,
+ * the guest reads DRIVER_OK back clear.
+ */
+static u8 vv_driver_ok(struct vhost_vfio_dev *vd, u8 status)
+{
+	const u8 driver_ok = VIRTIO_CONFIG_S_DRIVER_OK;
+
+	if (vd->needs_reset) {
+		dev_warn_ratelimited(vv_dev(vd), "DRIVER_OK before the reset DEVICE_NEEDS_RESET asks for; ignored\n");
+		return status & ~driver_ok;
+	}
+	if (!vhost_vfio_vf_dma_translated(vd))
+		return status & ~driver_ok;
+	if (!vd->mirror.kvm) {
+		/* Logged once per open, like any failed build. */
+		vhost_vfio_mirror_build(vd);
+		return status & ~driver_ok;
+	}
+	if (vhost_vfio_mirror_ready(vd)) {
+		if (!vhost_vfio_mirror_covers_rings(vd))
+			return status & ~driver_ok;
+		/* Pages the VMM mapped since the build: in the background. */
+		if (vhost_vfio_mirror_has_holes(vd))
+			vhost_vfio_mirror_sync(vd);
+		vhost_vfio_mirror_set_live(vd, true);
+		return status;
+	}
+	vd->driver_ok_pending = true;
+	vd->counters.driver_ok_deferred++;
+	vhost_vfio_mirror_sync(vd);
+	return status & ~driver_ok;
+}
+
+/**
+ * vhost_vfio_driver_ok_resume - the mirror worker is done: settle DRIVER_OK
+ * @vd: mediated device, lock not held
+ * @build_ret: what the build returned
+ *
+ * A deferred DRIVER_OK reaches the VF now, with one notify replayed per
+ * enabled queue, or, if the mirror could not be built or does not hold the
+ * rings, the guest reads DEVICE_NEEDS_RESET and gets a configuration
+ * interrupt (virtio 1.2, 2.1.2).  Nothing to do if no DRIVER_OK waits, or
+ * if another build is already queued (that one decides).
+ */
+void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u8 old, status;
+
+	mutex_lock(&vd->lock);
+	if (!vd->open || !vd->driver_ok_pending)
+		goto out;
+	if (!build_ret && !vhost_vfio_mirror_ready(vd)) {
+		/* Memslots changed or an unmap came while we built. */
+		vhost_vfio_mirror_sync(vd);
+		goto out;
+	}
+	old = vhost_vfio_guest_status(vd);
+	vd->driver_ok_pending = false;
+	if (build_ret || !vhost_vfio_mirror_covers_rings(vd)) {
+		vd->needs_reset = true;
+		vhost_vfio_config_interrupt(vd);
+		goto out_trace;
+	}
+	status = vf->ops->get_status(vf->be) | VIRTIO_CONFIG_S_DRIVER_OK;
+	vf->ops->set_status(vf->be, status);
+	if (vf->ops->get_status(vf->be) & VIRTIO_CONFIG_S_DRIVER_OK) {
+		vhost_vfio_mirror_set_live(vd, true);
+		vv_replay_kicks(vd);
+	}
+out_trace:
+	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, old,
+				vhost_vfio_guest_status(vd));
+out:
+	mutex_unlock(&vd->lock);
+}
+
 static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 {
 	struct vhost_vfio_vf *vf = vd->vf;
@@ -235,16 +349,10 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 		}
 	}
 
-	/*
-	 * DRIVER_OK lets the VF DMA, so its domain must mirror the guest's
-	 * memory first, and the VF must be one whose DMA the IOMMU
-	 * translates.  If not, the VF never sees DRIVER_OK and the guest
-	 * reads it back clear.
-	 */
-	if ((status & driver_ok) && !(old & driver_ok) &&
-	    (!vhost_vfio_vf_dma_translated(vd) || vhost_vfio_mirror_build(vd) ||
-	     !vhost_vfio_mirror_covers_rings(vd)))
-		status &= ~driver_ok;
+	if ((status & driver_ok) && !(old & driver_ok))
+		status = vv_driver_ok(vd, status);
+	else if (vd->driver_ok_pending || vd->needs_reset)
+		status &= ~driver_ok;	/* the VF gets it from the worker */
 
 	vf->ops->set_status(vf->be, status);
 	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,

@@ -15,6 +15,7 @@ import mmap
 import os
 import struct
 import sys
+import time
 
 uuid = sys.argv[1]
 memlock = len(sys.argv) > 2 and sys.argv[2] == "memlock"
@@ -37,8 +38,22 @@ results = []
 def check(ok, name):
     results.append((bool(ok), name))
 def counters():
-    return {k: int(v, 0) for k, v in
+    def val(v):
+        try:
+            return int(v, 0)
+        except ValueError:
+            return v
+    return {k: val(v) for k, v in
             (l.split(": ", 1) for l in open(DBG).read().splitlines())}
+
+def settle():
+    # The mirror is built by a worker: wait for it, as lib/vmm.c does.
+    for _ in range(120000):
+        c = counters()
+        if c["driver_ok_pending"] == 0 and c["mirror_state"] == "idle":
+            return
+        time.sleep(0.001)
+    sys.exit("mirror worker never settled")
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
@@ -81,7 +96,7 @@ wr(0x14, 1, 0); wr(0x14, 1, 3)
 wr(0x0, 4, 1); hi = rd(0x4, 4)
 wr(0x8, 4, 1); wr(0xc, 4, hi & 1)         # VERSION_1
 wr(0x8, 4, 0); wr(0xc, 4, 0)
-wr(0x14, 1, 0xb); wr(0x14, 1, 0xf)
+wr(0x14, 1, 0xb); wr(0x14, 1, 0xf); settle()
 c = counters()
 if memlock:
     check(not rd(0x14, 1) & 4 and c["mirror_pinned_pages"] == 0,
@@ -112,7 +127,7 @@ check(c["mirror_pinned_pages"] == HALF // 4096 and
 wr(0x14, 1, 0); wr(0x14, 1, 3)
 wr(0x8, 4, 1); wr(0xc, 4, hi & 1)
 wr(0x8, 4, 0); wr(0xc, 4, 0)
-wr(0x14, 1, 0xb); wr(0x14, 1, 0xf)
+wr(0x14, 1, 0xb); wr(0x14, 1, 0xf); settle()
 c = counters()
 check(rd(0x14, 1) & 4 and c["mirror_builds"] == 2 and
       c["mirror_pinned_pages"] == HALF // 4096,

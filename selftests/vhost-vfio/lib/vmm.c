@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
@@ -483,9 +484,57 @@ u8 vmm_vio_status(struct vmm *vmm)
 	return vmm_vio_read(vmm, VIRTIO_PCI_COMMON_STATUS, 1);
 }
 
+/* "name: value" from the mdev's debugfs counters, or NULL. */
+static char *vmm_counter_str(const char *uuid, const char *name, char *buf,
+			     size_t size)
+{
+	char path[PATH_MAX], line[256];
+	size_t n = strlen(name);
+	char *found = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/vhost_vfio/%s/counters", uuid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, n) && line[n] == ':') {
+			snprintf(buf, size, "%s", line + n + 2);
+			buf[strcspn(buf, "\n")] = 0;
+			found = buf;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int vmm_settle(struct vmm *vmm)
+{
+	const struct timespec tick = { .tv_nsec = 1000000 };
+	char pending[16], state[16];
+	int i;
+
+	/* Bounded: a build under TCG takes seconds, never minutes. */
+	for (i = 0; i < 120000; i++) {
+		if (!vmm_counter_str(vmm->uuid, "driver_ok_pending", pending,
+				     sizeof(pending)) ||
+		    !vmm_counter_str(vmm->uuid, "mirror_state", state,
+				     sizeof(state)))
+			return 0;	/* no debugfs: nothing to wait for */
+		if (!strcmp(pending, "0") && !strcmp(state, "idle"))
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
 void vmm_vio_set_status(struct vmm *vmm, u8 status)
 {
 	vmm_vio_write(vmm, VIRTIO_PCI_COMMON_STATUS, 1, status);
+	/* Like a driver that waits for the device before it checks on it. */
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && vmm_settle(vmm))
+		vmm_fail(vmm, ETIMEDOUT);
 }
 
 u16 vmm_vio_num_queues(struct vmm *vmm)

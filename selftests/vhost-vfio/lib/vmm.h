@@ -179,6 +179,7 @@ u64 vmm_vio_driver_features(struct vmm *vmm);
 void vmm_vio_set_driver_features(struct vmm *vmm, u64 features);
 u8 vmm_vio_status(struct vmm *vmm);
 void vmm_vio_set_status(struct vmm *vmm, u8 status);
+int vmm_settle(struct vmm *vmm);
 u16 vmm_vio_num_queues(struct vmm *vmm);
 void vmm_vio_queue_select(struct vmm *vmm, u16 queue);
 u16 vmm_vio_queue_size(struct vmm *vmm);
