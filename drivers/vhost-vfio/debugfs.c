@@ -57,11 +57,13 @@ static int counters_show(struct seq_file *s, void *unused)
 	unsigned long pgsizes = 0;
 	const char *why;
 	bool open, pending;
+	u8 vf_status;
 	u16 i;
 
 	mutex_lock(&vd->lock);
 	c = vd->counters;
 	pending = vd->driver_ok_pending;
+	vf_status = vd->open ? vd->vf->ops->get_status(vd->vf->be) : 0;
 	open = vd->open;
 	if (vd->domain)
 		pgsizes = vd->domain->pgsize_bitmap;
@@ -84,6 +86,7 @@ static int counters_show(struct seq_file *s, void *unused)
 	seq_printf(s, "irqs: %llu\n", total);
 	seq_printf(s, "irq_requests: %llu\n", c.irq_requests);
 	seq_printf(s, "driver_ok_pending: %d\n", pending);
+	seq_printf(s, "vf_status: 0x%02x\n", vf_status);
 	seq_printf(s, "driver_ok_deferred: %llu\n", c.driver_ok_deferred);
 	seq_printf(s, "kicks_replayed: %llu\n", c.kicks_replayed);
 	seq_printf(s, "access_max_ns: %llu\n", c.access_max_ns);
@@ -143,6 +146,29 @@ static int fail_next_reset_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(fail_next_reset_fops, fail_next_reset_get,
 			 fail_next_reset_set, "%llu\n");
 
+/*
+ * For the tests: while set, the mirror worker waits before it builds, so a
+ * DRIVER_OK reliably finds the mirror in the making (mirror.c).
+ */
+static int hold_mirror_set(void *data, u64 val)
+{
+	struct vhost_vfio_dev *vd = data;
+
+	WRITE_ONCE(vd->mirror.hold, !!val);
+	wake_up_all(&vd->mirror.pin_wq);
+	return 0;
+}
+
+static int hold_mirror_get(void *data, u64 *val)
+{
+	struct vhost_vfio_dev *vd = data;
+
+	*val = READ_ONCE(vd->mirror.hold);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(hold_mirror_fops, hold_mirror_get, hold_mirror_set,
+			 "%llu\n");
+
 /**
  * vhost_vfio_debugfs_init - create the vhost_vfio debugfs directory
  */
@@ -175,6 +201,8 @@ void vhost_vfio_debugfs_add(struct vhost_vfio_dev *vd)
 			    &isolation_fops);
 	debugfs_create_file_unsafe("fail_next_reset", 0600, vd->debugfs, vd,
 				   &fail_next_reset_fops);
+	debugfs_create_file_unsafe("hold_mirror", 0600, vd->debugfs, vd,
+				   &hold_mirror_fops);
 }
 
 /**

@@ -14,8 +14,8 @@
  * mapped into our domain in physically contiguous runs, so the IOMMU core
  * can use large pages.
  *
- * The mirror is built off the guest's vCPUs, by a worker (@work): first at
- * open, ahead of the guest's DRIVER_OK, then again whenever a DRIVER_OK
+ * The mirror is built off the guest's vCPUs, by a worker (@work): first
+ * right after open, ahead of the guest's DRIVER_OK, then again whenever a DRIVER_OK
  * finds it out of date (memslots changed, or the VMM unmapped something),
  * and in the background after a DRIVER_OK to retry the pages VFIO refused
  * before (the VMM may have mapped them since).  A DRIVER_OK that finds the
@@ -458,7 +458,7 @@ void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd)
 }
 
 /**
- * vhost_vfio_mirror_open - take the VM reference and start building
+ * vhost_vfio_mirror_open - take the VM reference
  * @vd: mediated device, lock held, domain attached
  */
 void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
@@ -478,8 +478,24 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->valid = false;
 	m->cancel = false;
 	m->result = 0;
+	m->started = false;
 	mutex_unlock(&m->lock);
-	/* Ahead of DRIVER_OK: the VMM mapped guest RAM before it opened us. */
+}
+
+/**
+ * vhost_vfio_mirror_start - build ahead of DRIVER_OK, once per open
+ * @vd: mediated device, lock held, open
+ *
+ * Called on the VMM's first access after open.  Not from open itself: the
+ * vfio core lets an emulated device pin only once open_device() returned
+ * (type1 refuses pins until the device's unmap notifier is registered), and
+ * the VMM mapped guest RAM before it opened us.
+ */
+void vhost_vfio_mirror_start(struct vhost_vfio_dev *vd)
+{
+	if (vd->mirror.started)
+		return;
+	vd->mirror.started = true;
 	vhost_vfio_mirror_sync(vd);
 }
 
@@ -952,6 +968,7 @@ void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd)
 	mutex_lock(&m->lock);
 	m->cancel = true;
 	mutex_unlock(&m->lock);
+	wake_up_all(&m->pin_wq);
 	cancel_work_sync(&m->work);
 	mutex_lock(&m->lock);
 	m->queued = false;
@@ -965,11 +982,15 @@ static void vv_mirror_work(struct work_struct *work)
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	struct mm_struct *mm = NULL;
 	int ret = -ESRCH;
+	bool requeued;
 
 	mutex_lock(&m->lock);
 	m->queued = false;
 	m->building = true;
 	mutex_unlock(&m->lock);
+
+	/* debugfs hold_mirror (tests): wait until released or closed. */
+	wait_event(m->pin_wq, !READ_ONCE(m->hold) || READ_ONCE(m->cancel));
 
 	/*
 	 * KVM resolves a GPA through current->mm (vv_iova_is_gpa()): borrow
@@ -986,6 +1007,9 @@ static void vv_mirror_work(struct work_struct *work)
 	mutex_lock(&m->lock);
 	m->building = false;
 	m->result = ret;
+	requeued = m->queued;
 	mutex_unlock(&m->lock);
-	vhost_vfio_driver_ok_resume(vd, ret);
+	/* Queued again meanwhile (a DRIVER_OK saw us stale): that run decides. */
+	if (!requeued)
+		vhost_vfio_driver_ok_resume(vd, ret);
 }

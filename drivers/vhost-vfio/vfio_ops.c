@@ -60,7 +60,7 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 	if (ret)
 		goto err_close;
 
-	/* The DMA mirror is built from this VM's memslots, starting now. */
+	/* The DMA mirror: built from this VM's memslots after open. */
 	vhost_vfio_mirror_open(vd);
 
 	vd->open = true;
@@ -131,6 +131,8 @@ static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 		return -EINVAL;
 
 	mutex_lock(&vd->lock);
+	if (vd->open)
+		vhost_vfio_mirror_start(vd);
 	size = vhost_vfio_region_size(vd, idx);
 	if (!count || off >= size || count > size - off) {
 		ret = -EINVAL;

@@ -237,6 +237,8 @@ struct vhost_vfio_span {
  * @cancel: close is stopping @work: the builder gives up at the next batch
  * @result: what the last run of @work returned
  * @live: the VF holds DRIVER_OK: the mirror may grow, never be torn down
+ * @hold: debugfs (tests): the worker waits before it builds
+ * @started: the build ahead of DRIVER_OK was queued (vd->lock)
  */
 struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
@@ -273,6 +275,8 @@ struct vhost_vfio_mirror {
 	bool cancel;
 	int result;
 	bool live;
+	bool hold;
+	bool started;
 };
 
 /**
@@ -441,6 +445,7 @@ void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd);
 int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd);
 bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_start(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_set_live(struct vhost_vfio_dev *vd, bool live);
 bool vhost_vfio_mirror_has_holes(struct vhost_vfio_dev *vd);

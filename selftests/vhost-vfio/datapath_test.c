@@ -15,6 +15,7 @@
  * ask the host to pull function VV_BDF2's cable (scripts/vm-run.sh).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -77,6 +78,7 @@ struct nic {
 	u64 rx_buf;
 	u64 tx_buf;
 	u32 seq;
+	bool no_settle;
 };
 
 FIXTURE(dp) {
@@ -168,9 +170,17 @@ static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
 		vmm_vq_add(&n->rx, i, n->rx_buf + i * BUF_SIZE, BUF_SIZE,
 			   VRING_DESC_F_WRITE);
 
-	vmm_vio_set_status(&n->vmm, VIRTIO_CONFIG_S_ACKNOWLEDGE |
-			   VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
-			   VIRTIO_CONFIG_S_DRIVER_OK);
+	/* no_settle: a guest vCPU's view, which never waits for the mirror. */
+	if (n->no_settle)
+		vmm_vio_write(&n->vmm, VIRTIO_PCI_COMMON_STATUS, 1,
+			      VIRTIO_CONFIG_S_ACKNOWLEDGE |
+			      VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+			      VIRTIO_CONFIG_S_DRIVER_OK);
+	else
+		vmm_vio_set_status(&n->vmm, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				   VIRTIO_CONFIG_S_DRIVER |
+				   VIRTIO_CONFIG_S_FEATURES_OK |
+				   VIRTIO_CONFIG_S_DRIVER_OK);
 	if (!(vmm_vio_status(&n->vmm) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return fail(why, wlen, -EIO,
 			    "DRIVER_OK reads back clear (status %#x)",
@@ -217,6 +227,8 @@ static void bring_up_at(struct __test_metadata *_metadata,
 		ret = nic_up(&self->g, n, why, sizeof(why));
 		ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why,
 					 strerror(-ret));
+		if (n->no_settle)
+			continue;
 		/* Each mirror holds exactly the guest RAM it may hold. */
 		ASSERT_EQ(GUEST_PAGES - reserved_pages,
 			  vmm_counter(n->uuid, "mirror_pinned_pages"));
@@ -982,6 +994,116 @@ TEST_F_TIMEOUT(dp, iova_not_gpa_refused, 120)
 	ASSERT_EQ(-EIO, ret) TH_LOG("DRIVER_OK was accepted: %s", why);
 	EXPECT_EQ(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
 	EXPECT_FALSE(vmm_vio_status(&n->vmm) & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void hold_mirror(struct __test_metadata *_metadata, struct nic *n,
+			bool hold)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vhost_vfio/%s/%s",
+		 n->uuid, "hold_mirror");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(1, write(fd, hold ? "1" : "0", 1));
+	close(fd);
+}
+
+static long long vf_status(struct nic *n)
+{
+	char val[16];
+
+	if (vmm_debugfs_str(n->uuid, "counters", "vf_status", val, sizeof(val)))
+		return -1;
+	return strtoll(val, NULL, 0);
+}
+
+/*
+ * The guest's DRIVER_OK finds the mirror still being built (hold_mirror
+ * keeps the worker from finishing first): the write returns at once and
+ * reads back set, the VF does not get DRIVER_OK and no page is pinned
+ * until the mirror is done, a frame the guest queued and kicked meanwhile
+ * still goes out, and one notify per enabled queue was replayed.
+ */
+TEST_F_TIMEOUT(dp, driver_ok_waits_for_mirror_not_vcpu, 120)
+{
+	struct nic *a = &self->nic[0], *b = &self->nic[1];
+	u8 want[BUF_SIZE], got[BUF_SIZE];
+	u16 id, uid;
+	int len;
+
+	hold_mirror(_metadata, a, true);
+	a->no_settle = true;
+	bring_up(_metadata, self);
+
+	EXPECT_TRUE(vmm_vio_status(&a->vmm) & VIRTIO_CONFIG_S_DRIVER_OK);
+	EXPECT_EQ(1, vmm_counter(a->uuid, "driver_ok_pending"));
+	EXPECT_EQ(1, vmm_counter(a->uuid, "driver_ok_deferred"));
+	EXPECT_EQ(0, vf_status(a) & VIRTIO_CONFIG_S_DRIVER_OK)
+		TH_LOG("the VF got DRIVER_OK before its mirror (vf_status %#llx)",
+		       vf_status(a));
+	EXPECT_EQ(0, vmm_counter(a->uuid, "mirror_pinned_pages"));
+	EXPECT_EQ(0, vmm_counter(a->uuid, "kicks_replayed"));
+
+	/* Queued and kicked while the VF cannot take it yet. */
+	id = send_frame(&self->g, a, 0, 100, 0, ++a->seq);
+
+	hold_mirror(_metadata, a, false);
+	ASSERT_EQ(0, vmm_settle(&a->vmm));
+	EXPECT_EQ(0, vmm_counter(a->uuid, "driver_ok_pending"));
+	EXPECT_TRUE(vf_status(a) & VIRTIO_CONFIG_S_DRIVER_OK);
+	EXPECT_EQ(GUEST_PAGES, vmm_counter(a->uuid, "mirror_pinned_pages"));
+	/* rx and tx: the two queues this driver enabled. */
+	EXPECT_EQ(2, vmm_counter(a->uuid, "kicks_replayed"));
+
+	len = recv_frame(&self->g, b, WAIT_MS, got);
+	ASSERT_EQ(100, len) TH_LOG("the frame kicked before the VF ran was lost");
+	make_frame(want, 100, 0, a->seq);
+	ASSERT_EQ(0, memcmp(want, got, 100));
+	ASSERT_TRUE(vmm_vq_wait(&a->tx, WAIT_MS, &uid, NULL));
+	ASSERT_EQ(id, uid);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+/*
+ * A deferred DRIVER_OK the mirror cannot honour (the VMM unmapped all guest
+ * memory meanwhile): the guest reads DEVICE_NEEDS_RESET, not DRIVER_OK,
+ * and gets a configuration interrupt; after a reset the device works.
+ */
+TEST_F_TIMEOUT(dp, deferred_driver_ok_failure_needs_reset, 120)
+{
+	struct nic *a = &self->nic[0];
+	struct vmm_vq cfg = { .efd = a->efd[0] };
+	u64 done = 0;
+	u8 st;
+
+	hold_mirror(_metadata, a, true);
+	a->no_settle = true;
+	bring_up(_metadata, self);
+	ASSERT_EQ(1, vmm_counter(a->uuid, "driver_ok_pending"));
+	/* Configuration changes on vector 0. */
+	vmm_vio_write(&a->vmm, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	vmm_vq_drain(&cfg);
+
+	ASSERT_EQ(0, vmm_guest_dma_unmap(&self->g, GUEST_GPA, GUEST_SIZE,
+					 &done));
+	hold_mirror(_metadata, a, false);
+	ASSERT_EQ(0, vmm_settle(&a->vmm));
+
+	st = vmm_vio_status(&a->vmm);
+	EXPECT_EQ(0, st & VIRTIO_CONFIG_S_DRIVER_OK);
+	EXPECT_TRUE(st & VIRTIO_CONFIG_S_NEEDS_RESET) TH_LOG("status %#x", st);
+	EXPECT_EQ(0, vf_status(a) & VIRTIO_CONFIG_S_DRIVER_OK);
+	EXPECT_EQ(0, vmm_counter(a->uuid, "mirror_pinned_pages"));
+	EXPECT_TRUE(signalled(&cfg, 0, WAIT_MS))
+		TH_LOG("no configuration interrupt for DEVICE_NEEDS_RESET");
+
+	vmm_vio_set_status(&a->vmm, 0);
+	EXPECT_EQ(0, vmm_vio_status(&a->vmm));
+	vmm_vio_set_status(&a->vmm, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	EXPECT_EQ(VIRTIO_CONFIG_S_ACKNOWLEDGE, vmm_vio_status(&a->vmm));
 }
 
 TEST_HARNESS_MAIN
