@@ -31,12 +31,14 @@ all: modules
 modules:
 	$(MAKE) $(KBUILD_OPTS) modules
 
-# Sparse at C=2 re-checks every file; any line it prints is a finding.
+# Sparse at C=2 re-checks every file; any line it prints is a finding, and
+# so is a build that fails.
 sparse:
-	@$(MAKE) -s $(KBUILD_OPTS) C=2 modules 2>&1 | \
-		grep -v -e 'Skipping BTF generation' | tee .sparse.log
-	@! grep -q -E 'warning|error' .sparse.log
-	@rm -f .sparse.log
+	@$(MAKE) -s $(KBUILD_OPTS) C=2 modules > .sparse.log 2>&1; rc=$$?; \
+		grep -v -e 'Skipping BTF generation' .sparse.log; \
+		if [ $$rc != 0 ] || grep -q -E 'warning|error' .sparse.log; then \
+			rm -f .sparse.log; exit 1; fi; \
+		rm -f .sparse.log
 
 checkpatch:
 	@test -f $(LINUX_SRC)/scripts/checkpatch.pl || \

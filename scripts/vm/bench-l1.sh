@@ -6,7 +6,8 @@
 # vhost-vfio mdev and (c) the same with its doorbells trapped, with
 # function A in L1 as the peer.  Prints the numbers side by side with their
 # ratios, then the DMA mirror build
-# benchmark (bench-mirror-l1.sh).  Asserts nothing about time.
+# benchmark (bench-mirror-l1.sh) and the vCPU stall benchmark
+# (bench-stall-l1.sh).  Asserts nothing about time.
 set -u
 # shellcheck disable=SC1091
 . "$VV_PROJECT/selftests/vhost-vfio/lib.sh"
@@ -121,3 +122,7 @@ vv_unload_modules || exit 1
 # Second table: the DMA mirror build (1 GiB of guest RAM), type1 MAP_DMA
 # vs mdev DRIVER_OK; appended to bench-table.txt.
 "$VV_PROJECT/scripts/vm/bench-mirror-l1.sh"
+
+# Third table: how long a 1-vCPU L2 is kept off its CPU while virtio_net
+# probes and first uses the device, passthrough vs mdev, two RAM sizes.
+"$VV_PROJECT/scripts/vm/bench-stall-l1.sh"

@@ -37,13 +37,17 @@ awk -v mb="$MB" '
 	END {
 		size = (mb % 1024) ? mb " MiB" : (mb / 1024) " GiB"
 		t1 = g("type1 map_dma_s"); md = g("mdev map_dma_s"); ok = g("mdev driver_ok_s")
-		r = (t1 + 0 > 0 && ok != "-") ? sprintf("%.2f", (md + ok) / t1) : "n/a"
-		printf "mirror build %s: type1 MAP_DMA %s s | mdev MAP_DMA %s s + DRIVER_OK %s s (mirror_build_ns %s) | ratio mdev/type1 %s\n", \
-			size, t1, md, ok, g("mdev mirror_build_ns"), r
+		bn = g("mdev mirror_build_ns")
+		r = (t1 + 0 > 0 && bn != "-") ? sprintf("%.2f", (bn / 1e9) / t1) : "n/a"
+		printf "mirror build %s: type1 MAP_DMA %s s | mdev MAP_DMA %s s, mirror build %s s in a worker, DRIVER_OK write %s s (longest access %s ns) | build/type1 %s\n", \
+			size, t1, md, bn / 1e9, ok, g("mdev access_max_ns"), r
 		printf "%-22s %14s %14s\n", "metric", "type1", "mdev"
 		printf "%-22s %14s %14s\n", "thp_huge_MiB", g("type1 thp_huge_MiB"), g("mdev thp_huge_MiB")
 		printf "%-22s %14s %14s\n", "map_dma_s", t1, md
 		printf "%-22s %14s %14s\n", "driver_ok_s", "-", ok
+		printf "%-22s %14s %14s\n", "ready_s", "-", g("mdev ready_s")
+		printf "%-22s %14s %14s\n", "access_max_ns", "-", g("mdev access_max_ns")
+		printf "%-22s %14s %14s\n", "driver_ok_deferred", "-", g("mdev driver_ok_deferred")
 		printf "%-22s %14s %14s\n", "mirror_build_ns", "-", g("mdev mirror_build_ns")
 		printf "%-22s %14s %14s\n", "pinned_pages", "(all)", g("mdev mirror_pinned_pages")
 		printf "%-22s %14s %14s\n", "iommu_maps", "n/a (type1)", g("mdev mirror_maps")

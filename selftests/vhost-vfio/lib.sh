@@ -93,12 +93,13 @@ vv_l2_initrd() {
 
 # vv_l2_qemu SERIAL INITRD TIMEOUT QEMU_DEVICE_ARGS...: boot the nested
 # guest under KVM in L1 with the given devices, its console on QEMU's
-# -serial SERIAL (file:LOG, stdio), bounded by TIMEOUT seconds.
+# -serial SERIAL (file:LOG, stdio), bounded by TIMEOUT seconds; its RAM is
+# VV_L2_MEM (default 384M).
 vv_l2_qemu() {
 	local serial=$1 initrd=$2 tmo=$3
 	shift 3
 	timeout --kill-after=5 "$tmo" qemu-system-x86_64 -enable-kvm -cpu host \
-		-smp 1 -m 384M -display none -vga none -monitor none -no-reboot \
+		-smp 1 -m "${VV_L2_MEM:-384M}" -display none -vga none -monitor none -no-reboot \
 		-serial "$serial" -net none \
 		-kernel "/boot/vmlinuz-$VV_KVER" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet no_timer_check noxsave" "$@" < /dev/null
