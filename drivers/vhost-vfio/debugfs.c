@@ -20,8 +20,10 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 
 	mutex_lock(&m->lock);
 	refills = m->refills;
+	spin_lock(&m->state_lock);
 	result = m->result;
 	state = m->building ? "building" : m->queued ? "queued" : "idle";
+	spin_unlock(&m->state_lock);
 	memcpy(maps, m->maps, sizeof(maps));
 	pinned = m->pinned_pages;
 	ns = m->build_ns;

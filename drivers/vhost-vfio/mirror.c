@@ -455,6 +455,7 @@ void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd)
 	INIT_LIST_HEAD(&vd->mirror.runs);
 	init_waitqueue_head(&vd->mirror.pin_wq);
 	INIT_WORK(&vd->mirror.work, vv_mirror_work);
+	spin_lock_init(&vd->mirror.state_lock);
 }
 
 /**
@@ -475,10 +476,12 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->reuses = 0;
 	m->last_error = 0;
 	m->build_ns = 0;
+	m->started = false;
+	spin_lock(&m->state_lock);
 	m->valid = false;
 	m->cancel = false;
 	m->result = 0;
-	m->started = false;
+	spin_unlock(&m->state_lock);
 	mutex_unlock(&m->lock);
 }
 
@@ -499,24 +502,42 @@ void vhost_vfio_mirror_start(struct vhost_vfio_dev *vd)
 	vhost_vfio_mirror_sync(vd);
 }
 
-static void vv_mirror_teardown_locked(struct vhost_vfio_dev *vd)
+/* The flags a guest vCPU's DRIVER_OK reads: never behind a long hold. */
+static void vv_set_valid(struct vhost_vfio_mirror *m, bool valid)
 {
-	struct vhost_vfio_run *r, *tmp;
+	spin_lock(&m->state_lock);
+	m->valid = valid;
+	spin_unlock(&m->state_lock);
+}
 
-	vd->mirror.valid = false;
-	kfree(vd->mirror.holes);
-	vd->mirror.holes = NULL;
-	vd->mirror.nr_holes = 0;
+/*
+ * Unmap and unpin everything, one run per hold of the mirror lock: a
+ * dma_unmap (the VMM holds its big lock there) gets in between.
+ */
+static void vv_mirror_teardown(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	struct vhost_vfio_run *r;
+
+	mutex_lock(&m->lock);
+	vv_set_valid(m, false);
+	kfree(m->holes);
+	m->holes = NULL;
+	WRITE_ONCE(m->nr_holes, 0);
 	/* Pinned by a failed or interrupted build, never mapped. */
-	if (vd->mirror.pend_npages)
-		vv_unpin(vd, vd->mirror.pend_iova, vd->mirror.pend_npages);
-	vd->mirror.pend_npages = 0;
-	list_for_each_entry_safe(r, tmp, &vd->mirror.runs, node) {
+	if (m->pend_npages)
+		vv_unpin(vd, m->pend_iova, m->pend_npages);
+	m->pend_npages = 0;
+	while ((r = list_first_entry_or_null(&m->runs, struct vhost_vfio_run,
+					     node))) {
 		vv_run_unmap(vd, r);
 		vv_unpin(vd, r->iova, r->npages);
 		kfree(r);
+		mutex_unlock(&m->lock);
 		cond_resched();
+		mutex_lock(&m->lock);
 	}
+	mutex_unlock(&m->lock);
 }
 
 /* Is every page of [iova, iova + len) mapped?  Mirror lock held. */
@@ -549,9 +570,7 @@ static bool vv_mirror_has(struct vhost_vfio_dev *vd, u64 iova, u64 len)
  */
 void vhost_vfio_mirror_teardown(struct vhost_vfio_dev *vd)
 {
-	mutex_lock(&vd->mirror.lock);
-	vv_mirror_teardown_locked(vd);
-	mutex_unlock(&vd->mirror.lock);
+	vv_mirror_teardown(vd);
 }
 
 /**
@@ -563,8 +582,8 @@ void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd)
 {
 	struct kvm *kvm;
 
+	vv_mirror_teardown(vd);
 	mutex_lock(&vd->mirror.lock);
-	vv_mirror_teardown_locked(vd);
 	kvm = vd->mirror.kvm;
 	vd->mirror.kvm = NULL;
 	mutex_unlock(&vd->mirror.lock);
@@ -594,7 +613,7 @@ static int vv_fill_holes(struct vhost_vfio_dev *vd, struct vv_builder *b)
 	mutex_lock(&m->lock);
 	kfree(m->holes);
 	m->holes = b->holes;
-	m->nr_holes = b->nr_holes;
+	WRITE_ONCE(m->nr_holes, b->nr_holes);
 	b->holes = NULL;
 	mutex_unlock(&m->lock);
 	return 0;
@@ -653,17 +672,19 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 		goto out_free;
 	}
 
-	mutex_lock(&m->lock);
 	/*
 	 * Same memslots, nothing unmapped since: e.g. a guest reboot.  And
 	 * never tear down under a running VF: then only the holes are retried.
 	 */
+	spin_lock(&m->state_lock);
 	live = m->live;
 	reuse = (m->valid && m->gen == gen) || live;
-	if (!reuse) {
-		vv_mirror_teardown_locked(vd);
+	spin_unlock(&m->state_lock);
+	if (!reuse)
+		vv_mirror_teardown(vd);
+	mutex_lock(&m->lock);
+	if (!reuse)
 		m->reserved_pages = 0;
-	}
 	seq = m->unmap_seq;
 	mutex_unlock(&m->lock);
 
@@ -706,12 +727,14 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	 * Reusable, unless the VMM unmapped something while we built: the
 	 * holes are tried again then (vv_fill_holes()), unmapped ranges not.
 	 */
-	m->valid = m->unmap_seq == seq;
 	kfree(m->holes);
 	m->holes = b.holes;
-	m->nr_holes = b.nr_holes;
+	WRITE_ONCE(m->nr_holes, b.nr_holes);
 	b.holes = NULL;
+	spin_lock(&m->state_lock);
+	m->valid = m->unmap_seq == seq;
 	m->gen = gen;
+	spin_unlock(&m->state_lock);
 	mutex_unlock(&m->lock);
 	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0, m->pinned_pages,
 				      m->build_ns, false);
@@ -856,7 +879,7 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 		if (r->iova >= end || rend <= iova)
 			continue;
 		/* The next DRIVER_OK must look at the memslots again. */
-		m->valid = false;
+		vv_set_valid(m, false);
 		ret = vv_run_cut(vd, r, iova, end) ?: ret;
 	}
 	trace_vhost_vfio_mirror_unmap(dev_name(vv_dev(vd)), iova, length,
@@ -893,15 +916,16 @@ bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	bool ready;
+	u64 gen;
 
 	if (!m->kvm)
 		return false;
-	mutex_lock(&m->lock);
-	ready = m->valid && !m->queued && !m->building &&
-		m->gen == vv_memslots_gen(m->kvm);
+	gen = vv_memslots_gen(m->kvm);
+	spin_lock(&m->state_lock);
+	ready = m->valid && !m->queued && !m->building && m->gen == gen;
 	if (ready)
 		m->reuses++;
-	mutex_unlock(&m->lock);
+	spin_unlock(&m->state_lock);
 	return ready;
 }
 
@@ -919,12 +943,12 @@ void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd)
 
 	if (!m->kvm)
 		return;
-	mutex_lock(&m->lock);
+	spin_lock(&m->state_lock);
 	if (!m->queued && !m->cancel) {
 		m->queued = true;
 		queue_work(system_unbound_wq, &m->work);
 	}
-	mutex_unlock(&m->lock);
+	spin_unlock(&m->state_lock);
 }
 
 /**
@@ -934,9 +958,9 @@ void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd)
  */
 void vhost_vfio_mirror_set_live(struct vhost_vfio_dev *vd, bool live)
 {
-	mutex_lock(&vd->mirror.lock);
+	spin_lock(&vd->mirror.state_lock);
 	vd->mirror.live = live;
-	mutex_unlock(&vd->mirror.lock);
+	spin_unlock(&vd->mirror.state_lock);
 }
 
 /**
@@ -947,12 +971,7 @@ void vhost_vfio_mirror_set_live(struct vhost_vfio_dev *vd, bool live)
  */
 bool vhost_vfio_mirror_has_holes(struct vhost_vfio_dev *vd)
 {
-	bool holes;
-
-	mutex_lock(&vd->mirror.lock);
-	holes = vd->mirror.nr_holes;
-	mutex_unlock(&vd->mirror.lock);
-	return holes;
+	return READ_ONCE(vd->mirror.nr_holes);
 }
 
 /**
@@ -965,14 +984,14 @@ void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
 
-	mutex_lock(&m->lock);
+	spin_lock(&m->state_lock);
 	m->cancel = true;
-	mutex_unlock(&m->lock);
+	spin_unlock(&m->state_lock);
 	wake_up_all(&m->pin_wq);
 	cancel_work_sync(&m->work);
-	mutex_lock(&m->lock);
+	spin_lock(&m->state_lock);
 	m->queued = false;
-	mutex_unlock(&m->lock);
+	spin_unlock(&m->state_lock);
 }
 
 static void vv_mirror_work(struct work_struct *work)
@@ -984,10 +1003,10 @@ static void vv_mirror_work(struct work_struct *work)
 	int ret = -ESRCH;
 	bool requeued;
 
-	mutex_lock(&m->lock);
+	spin_lock(&m->state_lock);
 	m->queued = false;
 	m->building = true;
-	mutex_unlock(&m->lock);
+	spin_unlock(&m->state_lock);
 
 	/* debugfs hold_mirror (tests): wait until released or closed. */
 	wait_event(m->pin_wq, !READ_ONCE(m->hold) || READ_ONCE(m->cancel));
@@ -1004,11 +1023,11 @@ static void vv_mirror_work(struct work_struct *work)
 		mmput(mm);
 	}
 
-	mutex_lock(&m->lock);
+	spin_lock(&m->state_lock);
 	m->building = false;
 	m->result = ret;
 	requeued = m->queued;
-	mutex_unlock(&m->lock);
+	spin_unlock(&m->state_lock);
 	/* Queued again meanwhile (a DRIVER_OK saw us stale): that run decides. */
 	if (!requeued)
 		vhost_vfio_driver_ok_resume(vd, ret);

@@ -232,6 +232,8 @@ struct vhost_vfio_span {
  * @pend_pa: its physical address
  * @pend_npages: its length in pages, 0 when none
  * @work: builds the mirror off the guest's vCPU (vhost_vfio_mirror_sync())
+ * @state_lock: guards what a guest's DRIVER_OK asks (@valid, @gen and the
+ *	worker's flags), so it never waits behind a build holding @lock
  * @queued: @work is queued and has not started yet
  * @building: @work is running
  * @cancel: close is stopping @work: the builder gives up at the next batch
@@ -270,6 +272,7 @@ struct vhost_vfio_mirror {
 	bool valid;
 	u64 gen;
 	struct work_struct work;
+	spinlock_t state_lock;	/* the flags below, @valid and @gen */
 	bool queued;
 	bool building;
 	bool cancel;

@@ -233,43 +233,80 @@ static void vv_replay_kicks(struct vhost_vfio_dev *vd)
 	}
 }
 
+static bool vv_vf_live(struct vhost_vfio_dev *vd)
+{
+	return vd->vf->ops->get_status(vd->vf->be) & VIRTIO_CONFIG_S_DRIVER_OK;
+}
+
 /*
- * The guest set DRIVER_OK: what the VF may get now.  DRIVER_OK lets the VF
+ * Let the VF run: enable the queues the guest enabled, set DRIVER_OK, and
+ * replay one notify per queue.  The VF's queues are enabled only here (or
+ * after, vv_enable_queue()): a device may serve a queue before DRIVER_OK
+ * (QEMU's virtio-net serves its control queue), and until now its DMA
+ * could have hit a mirror still being built.
+ */
+static bool vv_vf_go_live(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	u16 gq;
+	int q;
+
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		q = vv_vf_queue(vd, gq);
+		if (q < 0 || !vd->vqs[gq].enabled)
+			continue;
+		vf->ops->queue_set_enable(vf->be, q, true);
+		if (!vf->ops->queue_get_enable(vf->be, q)) {
+			dev_warn_ratelimited(vv_dev(vd), "VF %s refused to enable its queue %d; no DRIVER_OK\n",
+					     dev_name(vf->dev), q);
+			return false;
+		}
+	}
+	vf->ops->set_status(vf->be, vf->ops->get_status(vf->be) |
+			    VIRTIO_CONFIG_S_DRIVER_OK);
+	if (!vv_vf_live(vd))
+		return false;
+	vhost_vfio_mirror_set_live(vd, true);
+	vv_replay_kicks(vd);
+	return true;
+}
+
+/*
+ * The guest set DRIVER_OK: may the VF go live now?  DRIVER_OK lets the VF
  * DMA, so the VF must be one whose DMA the IOMMU translates and its domain
- * must mirror the guest's memory, rings included.  If the mirror is current
- * the VF gets DRIVER_OK in this write; if it is still being built the
+ * must mirror the guest's memory, rings included.  If the mirror is
+ * current the VF goes live in this write; if it is still being built the
  * write returns at once and the worker finishes the job
  * (vhost_vfio_driver_ok_resume()): no vCPU waits for pinning.  Refused,
  * the guest reads DRIVER_OK back clear.
+ *
+ * Return: true if the VF may go live now.
  */
-static u8 vv_driver_ok(struct vhost_vfio_dev *vd, u8 status)
+static bool vv_driver_ok(struct vhost_vfio_dev *vd)
 {
-	const u8 driver_ok = VIRTIO_CONFIG_S_DRIVER_OK;
-
 	if (vd->needs_reset) {
 		dev_warn_ratelimited(vv_dev(vd), "DRIVER_OK before the reset DEVICE_NEEDS_RESET asks for; ignored\n");
-		return status & ~driver_ok;
+		return false;
 	}
 	if (!vhost_vfio_vf_dma_translated(vd))
-		return status & ~driver_ok;
+		return false;
 	if (!vd->mirror.kvm) {
 		/* Logged once per open, like any failed build. */
 		vhost_vfio_mirror_build(vd);
-		return status & ~driver_ok;
+		return false;
 	}
 	if (vhost_vfio_mirror_ready(vd)) {
 		if (!vhost_vfio_mirror_covers_rings(vd))
-			return status & ~driver_ok;
+			return false;
 		/* Pages the VMM mapped since the build: in the background. */
 		if (vhost_vfio_mirror_has_holes(vd))
 			vhost_vfio_mirror_sync(vd);
-		vhost_vfio_mirror_set_live(vd, true);
-		return status;
+		return true;
 	}
 	vd->driver_ok_pending = true;
 	vd->counters.driver_ok_deferred++;
 	vhost_vfio_mirror_sync(vd);
-	return status & ~driver_ok;
+	return false;
 }
 
 /**
@@ -285,8 +322,7 @@ static u8 vv_driver_ok(struct vhost_vfio_dev *vd, u8 status)
  */
 void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret)
 {
-	struct vhost_vfio_vf *vf = vd->vf;
-	u8 old, status;
+	u8 old;
 
 	mutex_lock(&vd->lock);
 	if (!vd->open || !vd->driver_ok_pending)
@@ -303,11 +339,9 @@ void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret)
 		vhost_vfio_config_interrupt(vd);
 		goto out_trace;
 	}
-	status = vf->ops->get_status(vf->be) | VIRTIO_CONFIG_S_DRIVER_OK;
-	vf->ops->set_status(vf->be, status);
-	if (vf->ops->get_status(vf->be) & VIRTIO_CONFIG_S_DRIVER_OK) {
-		vhost_vfio_mirror_set_live(vd, true);
-		vv_replay_kicks(vd);
+	if (!vv_vf_go_live(vd)) {
+		vd->needs_reset = true;
+		vhost_vfio_config_interrupt(vd);
 	}
 out_trace:
 	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, old,
@@ -321,7 +355,7 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 	struct vhost_vfio_vf *vf = vd->vf;
 	u8 old = vhost_vfio_guest_status(vd);
 	u8 driver_ok = VIRTIO_CONFIG_S_DRIVER_OK;
-	bool features_ok_now;
+	bool features_ok_now, go_live = false;
 
 	if (!status) {
 		vhost_vfio_device_reset(vd);
@@ -349,19 +383,24 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 		}
 	}
 
-	if ((status & driver_ok) && !(old & driver_ok))
-		status = vv_driver_ok(vd, status);
-	else if (vd->driver_ok_pending || vd->needs_reset)
-		status &= ~driver_ok;	/* the VF gets it from the worker */
+	/* The VF gets DRIVER_OK only from vv_vf_go_live(). */
+	if ((status & driver_ok) && !(old & driver_ok)) {
+		go_live = vv_driver_ok(vd);
+		status &= ~driver_ok;
+	} else if (!vv_vf_live(vd)) {
+		status &= ~driver_ok;
+	}
 
 	vf->ops->set_status(vf->be, status);
-	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,
-				vhost_vfio_guest_status(vd));
 	if (features_ok_now &&
 	    (vhost_vfio_guest_status(vd) & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		vd->negotiated = vd->guest_features;
 		vv_ctrl_queue_rebase(vd);
 	}
+	if (go_live)
+		vv_vf_go_live(vd);
+	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,
+				vhost_vfio_guest_status(vd));
 }
 
 static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
@@ -379,8 +418,12 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 	if (q < 0 || vq->enabled)
 		return;
 	vf->ops->queue_set_address(vf->be, q, vq->desc, vq->avail, vq->used);
-	vf->ops->queue_set_enable(vf->be, q, true);
-	vq->enabled = vf->ops->queue_get_enable(vf->be, q);
+	vq->enabled = true;
+	/* Otherwise the VF's queue is enabled when it goes live. */
+	if (vv_vf_live(vd)) {
+		vf->ops->queue_set_enable(vf->be, q, true);
+		vq->enabled = vf->ops->queue_get_enable(vf->be, q);
+	}
 	trace_vhost_vfio_queue_enable(dev_name(vv_dev(vd)), gq, q, vq->size,
 				      vq->vector, vq->desc, vq->avail, vq->used,
 				      vq->enabled);

@@ -8,14 +8,14 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
-static volatile sig_atomic_t done;
-
-static void on_usr1(int sig)
+/* SIGUSR1 is blocked and polled: no handler, no shared flag. */
+static int usr1_pending(void)
 {
-	done = 1;
+	sigset_t set;
+
+	return !sigpending(&set) && sigismember(&set, SIGUSR1);
 }
 
 static unsigned long long now_ns(void)
@@ -31,9 +31,12 @@ int main(void)
 	unsigned long long start = now_ns(), prev = start, t, gap;
 	unsigned long long max_gap = 0, max_at = 0, samples = 0;
 	struct timespec tick = { .tv_nsec = 100000 };
+	sigset_t usr1;
 
-	signal(SIGUSR1, on_usr1);
-	while (!done) {
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+	while (!usr1_pending()) {
 		/* Sleep, so the guest's own work runs; wake-up lateness counts. */
 		nanosleep(&tick, NULL);
 		t = now_ns();
