@@ -218,10 +218,14 @@ static bool vv_iova_is_gpa(struct vhost_vfio_dev *vd, u64 iova,
 	struct kvm *kvm = vd->mirror.kvm;
 	struct page *kp;
 	bool same;
+	int idx;
 
 	if (current->mm != kvm->mm)
 		return true;
+	/* The memslot lookup must not race a memslot update. */
+	idx = srcu_read_lock(&kvm->srcu);
 	kp = gfn_to_page(kvm, iova >> PAGE_SHIFT);
+	srcu_read_unlock(&kvm->srcu, idx);
 	if (is_error_page(kp))
 		return false;
 	same = kp == page;
