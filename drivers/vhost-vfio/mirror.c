@@ -44,6 +44,7 @@
 #include <linux/iommu.h>
 #include <linux/kthread.h>
 #include <linux/kvm_host.h>
+#include <linux/memcontrol.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
@@ -1003,6 +1004,7 @@ static void vv_mirror_work(struct work_struct *work)
 	struct vhost_vfio_dev *vd = container_of(work, struct vhost_vfio_dev,
 						 mirror.work);
 	struct vhost_vfio_mirror *m = &vd->mirror;
+	struct mem_cgroup *memcg, *old_memcg;
 	struct mm_struct *mm = NULL;
 	int ret = -ESRCH;
 	bool requeued;
@@ -1017,13 +1019,20 @@ static void vv_mirror_work(struct work_struct *work)
 
 	/*
 	 * KVM resolves a GPA through current->mm (vv_iova_is_gpa()): borrow
-	 * the VMM's.  vfio_pin_pages() uses the mapper's mm by itself.
+	 * the VMM's.  vfio_pin_pages() uses the mapper's mm by itself.  The
+	 * allocations the guest's size decides (GFP_KERNEL_ACCOUNT: runs,
+	 * holes, IOMMU page tables) are charged to the VMM's memory cgroup.
 	 */
 	if (mmget_not_zero(m->kvm->mm)) {
 		mm = m->kvm->mm;
+		/* What the build allocates is the VMM's, as if it built. */
+		memcg = get_mem_cgroup_from_mm(mm);
+		old_memcg = set_active_memcg(memcg);
 		kthread_use_mm(mm);
 		ret = vhost_vfio_mirror_build(vd);
 		kthread_unuse_mm(mm);
+		set_active_memcg(old_memcg);
+		mem_cgroup_put(memcg);
 		mmput(mm);
 	}
 
