@@ -113,8 +113,9 @@ static int fail(char *why, size_t wlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* Everything a guest driver does up to DRIVER_OK with rx buffers posted. */
-static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
+/* Everything a guest driver does before DRIVER_OK, rx buffers posted. */
+static int nic_setup(struct vmm_guest *g, struct nic *n, char *why,
+		     size_t wlen)
 {
 	struct vfio_irq_info irq;
 	u16 size, i;
@@ -167,7 +168,12 @@ static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
 	for (i = 0; i < QSIZE; i++)
 		vmm_vq_add(&n->rx, i, n->rx_buf + i * BUF_SIZE, BUF_SIZE,
 			   VRING_DESC_F_WRITE);
+	return n->vmm.err;
+}
 
+/* DRIVER_OK (the mirror is built in this write), then the rx kick. */
+static int nic_driver_ok(struct nic *n, char *why, size_t wlen)
+{
 	vmm_vio_set_status(&n->vmm, VIRTIO_CONFIG_S_ACKNOWLEDGE |
 			   VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
 			   VIRTIO_CONFIG_S_DRIVER_OK);
@@ -177,6 +183,12 @@ static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
 			    vmm_vio_status(&n->vmm));
 	vmm_vq_kick(&n->rx);
 	return n->vmm.err;
+}
+
+/* Everything a guest driver does up to DRIVER_OK with rx buffers posted. */
+static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
+{
+	return nic_setup(g, n, why, wlen) ?: nic_driver_ok(n, why, wlen);
 }
 
 /*
