@@ -13,8 +13,11 @@
  * (vhost_vfio's map_doorbells=N) and kicks are written to BAR2 instead;
  * the driver must count each of them.  VV_HOST_REQ and VV_LINK_ID: where to
  * ask the host to pull function VV_BDF2's cable (scripts/vm-run.sh).
+ * VV_BDF_FLR: a function with FLR, bound like VV_BDF, for the failed reset
+ * that a function reset recovers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -83,6 +86,8 @@ FIXTURE(dp) {
 	struct vmm_guest g;
 	bool guest;
 	struct nic nic[2];
+	/* Undone by the teardown if a case stops early. */
+	const char *reset_method_bdf;
 };
 
 /* The run expects trapped doorbells (VV_DOORBELL=trapped). */
@@ -275,6 +280,60 @@ static void release_mdevs(struct _test_data_dp *self)
 	}
 }
 
+/* ---- the kernel log and PCI reset methods ---- */
+
+/* /dev/kmsg positioned at its end: what the kernel logs from now on. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Consume the records logged since kmsg_open() or the last call; return how
+ * many contain @needle, the text of the last of them in @last.
+ */
+static int kmsg_grep(int fd, const char *needle, char *last, size_t size)
+{
+	char rec[2048], *text;
+	int found = 0;
+	ssize_t len;
+
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten meanwhile: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text++;
+		text[strcspn(text, "\n")] = '\0';
+		if (!strstr(text, needle))
+			continue;
+		found++;
+		if (last)
+			snprintf(last, size, "%s", text);
+	}
+	return found;
+}
+
+/* Limit the PCI resets of @bdf to @methods (sysfs reset_method). */
+static int pci_reset_methods(const char *bdf, const char *methods)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), VMM_PCI_DEVICES "/%s/reset_method", bdf);
+	return sysfs_write(path, methods);
+}
+
 /*
  * Only the mdevs here: the harness skips the teardown when the setup
  * fails, so each test brings the devices up itself (bring_up()).
@@ -310,6 +369,8 @@ FIXTURE_SETUP(dp)
 FIXTURE_TEARDOWN(dp)
 {
 	tear_down(self);
+	if (self->reset_method_bdf)
+		pci_reset_methods(self->reset_method_bdf, "default");
 	release_mdevs(self);
 }
 
@@ -875,26 +936,115 @@ TEST_F_TIMEOUT(dp, guest_bus_master_gates_dma, 120)
  * debugfs) gets a PCI function reset; either way it ends in the blocking
  * domain with Bus Master off, and the next user finds it working.
  */
+static int inject_failed_reset(struct nic *n)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_reset", n->uuid);
+	return sysfs_write(path, "1");
+}
+
+/* The function has some PCI reset method (FLR, PM, bus). */
+static bool pci_resettable(const char *bdf)
+{
+	char path[PATH_MAX], methods[128];
+
+	snprintf(path, sizeof(path), VMM_PCI_DEVICES "/%s/reset_method", bdf);
+	return sysfs_read(path, methods, sizeof(methods)) > 0;
+}
+
 TEST_F_TIMEOUT(dp, failed_reset_keeps_vf_blocked, 120)
 {
 	struct nic *n = &self->nic[0];
-	char path[PATH_MAX];
 
 	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_reset", n->uuid);
-	ASSERT_EQ(0, sysfs_write(path, "1"));
+	ASSERT_EQ(0, inject_failed_reset(n));
 	nic_close(n);
 	ASSERT_STREQ("blocking", isolation(n, "domain"));
 	ASSERT_FALSE(vf_bus_master(n));
 	TH_LOG("%s after a failed reset: dma_unsafe %s (1: no FLR worked)",
 	       n->bdf, isolation(n, "dma_unsafe"));
+	/* No reset method at all (a root-bus function in L1): unsafe. */
+	if (!pci_resettable(n->bdf))
+		ASSERT_STREQ("1", isolation(n, "dma_unsafe"));
 
 	/* The next user (a new VM: KVM holds the old group) finds it working. */
 	tear_down(self);
 	bring_up(_metadata, self);
 	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+/*
+ * The same on a function with FLR (VV_BDF_FLR; in L1 the one behind a PCIe
+ * root port, FLReset+), its resets limited to FLR: a virtio reset that
+ * does not complete, at VFIO_DEVICE_RESET and at close, is recovered by a
+ * function reset, which is logged; the VF is not marked unsafe, the reset
+ * ioctl succeeds, the device works again in the same open, and after close
+ * it sits in the blocking domain with Bus Master off and works for the
+ * next user.
+ */
+TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
+{
+	const char *flr = vmm_env_bdf("VV_BDF_FLR");
+	struct nic *n = &self->nic[0];
+	char line[96], why[128] = "";
+	int kmsg, ret;
+
+	if (!flr)
+		SKIP(return, "%s", "no function with FLR (VV_BDF_FLR)");
+	/* Device 0 moves to that function; device 1 stays its peer. */
+	ASSERT_EQ(0, mdev_remove(n->uuid));
+	n->created = false;
+	n->bdf = flr;
+	ASSERT_EQ(0, mdev_create(n->bdf, n->uuid));
+	n->created = true;
+	ret = pci_reset_methods(flr, "flr");
+	ASSERT_EQ(0, ret) TH_LOG("%s: reset_method flr: %s (no FLR?)", flr,
+				 strerror(-ret));
+	self->reset_method_bdf = flr;
+	snprintf(line, sizeof(line), "VF %s recovered by a PCI function reset",
+		 flr);
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+
+	/* VFIO_DEVICE_RESET: the virtio reset "times out", FLR recovers. */
+	ASSERT_EQ(0, inject_failed_reset(n));
+	ASSERT_EQ(0, vmm_reset(&n->vmm));
+	ASSERT_EQ(1, kmsg_grep(kmsg, line, NULL, 0))
+		TH_LOG("no \"%s\" after VFIO_DEVICE_RESET", line);
+	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+	ASSERT_STREQ("mirror", isolation(n, "domain"));
+	ASSERT_FALSE(vf_bus_master(n));
+	/* The guest enables and drives the reset device again. */
+	vmm_cfg_write16(&n->vmm, PCI_COMMAND,
+			PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	n->vmm.err = 0;
+	ret = nic_up(&self->g, n, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s after the FLR: %s: %s", flr, why,
+				 strerror(-ret));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+
+	/* Close: the same recovery, then the blocking domain. */
+	ASSERT_EQ(0, inject_failed_reset(n));
+	nic_close(n);
+	ASSERT_EQ(1, kmsg_grep(kmsg, line, NULL, 0))
+		TH_LOG("no \"%s\" at close", line);
+	ASSERT_STREQ("blocking", isolation(n, "domain"));
+	ASSERT_FALSE(vf_bus_master(n));
+	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+	close(kmsg);
+
+	/* The next user (a new VM) finds it working. */
+	tear_down(self);
+	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
 }
