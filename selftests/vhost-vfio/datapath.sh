@@ -7,8 +7,9 @@
 # and the DMA mirror; then again with vhost_vfio's map_doorbells=N, where
 # every kick must go through the driver's trapped BAR2 path.  The sixth
 # function, behind a PCIe root port, has FLR: it is VV_BDF_FLR, where a
-# failed virtio reset must be recovered by a function reset.  All functions
-# are given back at the end.
+# failed virtio reset must be recovered by a function reset.  The memory
+# cgroup cases need cgroup v2, mounted here.  All functions are given back
+# at the end.
 . "$(dirname "$0")/lib.sh"
 
 set -u
@@ -17,6 +18,7 @@ F=${F:-}
 
 vv_setup_functions "$A" "$B" ${F:+"$F"}
 vv_mount_debugfs
+vv_check "cgroup v2 with the memory controller" vv_mount_memcg
 
 dmesg_mark=$(dmesg | wc -l)
 export VV_BDF=$A VV_BDF2=$B VV_BDF_FLR=$F

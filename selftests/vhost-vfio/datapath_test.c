@@ -14,21 +14,26 @@
  * the driver must count each of them.  VV_HOST_REQ and VV_LINK_ID: where to
  * ask the host to pull function VV_BDF2's cable (scripts/vm-run.sh).
  * VV_BDF_FLR: a function with FLR, bound like VV_BDF, for the failed reset
- * that a function reset recovers.
+ * that a function reset recovers.  The memory cgroup cases need cgroup v2
+ * at /sys/fs/cgroup with the memory controller enabled for child groups.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <linux/if_ether.h>
@@ -88,6 +93,9 @@ FIXTURE(dp) {
 	struct nic nic[2];
 	/* Undone by the teardown if a case stops early. */
 	const char *reset_method_bdf;
+	char memcg[128];
+	char home_cgroup[256];
+	pid_t victim;
 };
 
 /* The run expects trapped doorbells (VV_DOORBELL=trapped). */
@@ -280,7 +288,7 @@ static void release_mdevs(struct _test_data_dp *self)
 	}
 }
 
-/* ---- the kernel log and PCI reset methods ---- */
+/* ---- the kernel log, PCI reset methods and memory cgroups ---- */
 
 /* /dev/kmsg positioned at its end: what the kernel logs from now on. */
 static int kmsg_open(void)
@@ -334,6 +342,72 @@ static int pci_reset_methods(const char *bdf, const char *methods)
 	return sysfs_write(path, methods);
 }
 
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+
+/* A child memory cgroup of our own in @path; -ENOTSUP without memcg v2. */
+static int memcg_create(char *path, size_t size, const char *name)
+{
+	char ctl[256];
+
+	if (sysfs_read(CGROUP_ROOT "/cgroup.subtree_control", ctl,
+		       sizeof(ctl)) < 0 || !strstr(ctl, "memory"))
+		return -ENOTSUP;
+	snprintf(path, size, CGROUP_ROOT "/vv-%s-%d", name, getpid());
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int memcg_write(const char *cg, const char *file, const char *val)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return sysfs_write(path, val);
+}
+
+/* Value of "@key N" in flat keyed file @file of @cg (memory.stat), or -1. */
+static long long memcg_key(const char *cg, const char *file, const char *key)
+{
+	char path[PATH_MAX], line[256];
+	size_t n = strlen(key);
+	long long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			val = strtoll(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static long long memcg_u64(const char *cg, const char *file)
+{
+	char path[PATH_MAX];
+	u64 val;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return sysfs_read_u64(path, &val) ? -1 : (long long)val;
+}
+
+/* Back to @home and remove @cg (its charges stay with the dying group). */
+static void memcg_leave(char *cg, char *home)
+{
+	if (home[0])
+		memcg_write(home, "cgroup.procs", "0");
+	home[0] = '\0';
+	if (cg[0])
+		rmdir(cg);
+	cg[0] = '\0';
+}
+
 /*
  * Only the mdevs here: the harness skips the teardown when the setup
  * fails, so each test brings the devices up itself (bring_up()).
@@ -368,7 +442,12 @@ FIXTURE_SETUP(dp)
 
 FIXTURE_TEARDOWN(dp)
 {
+	if (self->victim > 0) {
+		kill(self->victim, SIGKILL);
+		waitpid(self->victim, NULL, 0);
+	}
 	tear_down(self);
+	memcg_leave(self->memcg, self->home_cgroup);
 	if (self->reset_method_bdf)
 		pci_reset_methods(self->reset_method_bdf, "default");
 	release_mdevs(self);
@@ -1144,6 +1223,159 @@ TEST_F_TIMEOUT(dp, iova_not_gpa_refused, 120)
 	ASSERT_EQ(-EIO, ret) TH_LOG("DRIVER_OK was accepted: %s", why);
 	EXPECT_EQ(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
 	EXPECT_FALSE(vmm_vio_status(&n->vmm) & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/*
+ * A VMM killed inside its DRIVER_OK write, where the mirror is built:
+ * the build must stop at once (fatal_signal_pending()) rather than pin the
+ * rest of the guest's memory first.  The VMM has a large, not yet faulted
+ * guest and sits in a memory cgroup whose memory.high is set just above
+ * what it uses before DRIVER_OK, so the build's first page fault crosses
+ * it: memory.events counts a "high" event (inotify wakes us) and the
+ * kernel throttles the VMM right there in killable sleeps.  That is where
+ * it is killed.  The build logs that the VMM was killed and how far it
+ * got; nothing stays pinned and the device works for the next VMM.
+ */
+#define BIG_GUEST_SIZE	(512ULL << 20)
+#define BIG_GUEST_CHUNK	(256ULL << 20)
+#define BIG_GUEST_PAGES	(BIG_GUEST_SIZE / VMM_PAGE)
+#define HIGH_MARGIN	BIT_ULL(20)
+#define HIGH_WAIT_MS	60000
+
+/*
+ * The VMM to kill (a child process): reports a letter on @report for the
+ * step it failed at, 'W' right before its DRIVER_OK write, and 'D' if that
+ * write returned; then it waits to be killed.
+ */
+static void build_victim(struct nic *n, const char *cg, int report)
+{
+	struct vmm_guest g;
+	char why[128], high[32], c = 'C';
+	long long cur;
+
+	if (memcg_write(cg, "cgroup.procs", "0"))
+		goto out;
+	c = 'K';
+	if (vmm_guest_create_lazy(&g, GUEST_GPA, BIG_GUEST_SIZE,
+				  BIG_GUEST_CHUNK))
+		goto out;
+	c = 'O';
+	if (vmm_open_guest(&n->vmm, n->uuid, &g))
+		goto out;
+	c = 'S';
+	if (nic_setup(&g, n, why, sizeof(why)))
+		goto out;
+	/* Any later charge of 1 MiB crosses memory.high: the build's. */
+	c = 'H';
+	cur = memcg_u64(cg, "memory.current");
+	if (cur < 0 || write(report, "W", 1) != 1)
+		goto out;
+	snprintf(high, sizeof(high), "%llu", cur + HIGH_MARGIN);
+	if (memcg_write(cg, "memory.high", high))
+		goto out;
+	nic_driver_ok(n, why, sizeof(why));
+	c = 'D';
+out:
+	if (write(report, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+TEST_F_TIMEOUT(dp, killed_vmm_stops_mirror_build, 120)
+{
+	static const char *const step[] = {
+		['C'] = "join the memory cgroup", ['K'] = "create its guest",
+		['O'] = "open the mdev", ['S'] = "set the device up",
+		['H'] = "set memory.high",
+		['D'] = "(the DRIVER_OK write returned: the build was not stopped)",
+	};
+	unsigned long long pinned = 0, total = 0;
+	struct nic *n = &self->nic[0];
+	char events[256], msg[512] = "", got[8] = "";
+	long long high = 0;
+	int p[2], ino, status, ret, kmsg;
+	const char *num;
+	size_t ngot = 0;
+	ssize_t r;
+
+	ret = memcg_create(self->memcg, sizeof(self->memcg), "killed");
+	if (ret == -ENOTSUP)
+		SKIP(return, "%s", "no cgroup v2 memory controller at " CGROUP_ROOT);
+	ASSERT_EQ(0, ret);
+	snprintf(events, sizeof(events), "%s/memory.events", self->memcg);
+	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	ASSERT_LE(0, ino);
+	ASSERT_LE(0, inotify_add_watch(ino, events, IN_MODIFY));
+	ASSERT_EQ(0, memcg_key(self->memcg, "memory.events", "high"));
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+
+	self->victim = fork();
+	ASSERT_LE(0, self->victim);
+	if (!self->victim) {
+		close(p[0]);
+		build_victim(n, self->memcg, p[1]);
+	}
+	close(p[1]);
+
+	/* Until the build is throttled at memory.high, or the VMM gave up. */
+	while (!strchr(got, 'W') || high <= 0) {
+		struct pollfd pfd[2] = {
+			{ .fd = ino, .events = POLLIN },
+			{ .fd = p[0], .events = POLLIN },
+		};
+		char buf[256];
+
+		high = memcg_key(self->memcg, "memory.events", "high");
+		if (strchr(got, 'W') && high > 0)
+			break;
+		ASSERT_LT(0, poll(pfd, 2, HIGH_WAIT_MS))
+			TH_LOG("the VMM's build never went over memory.high (got \"%s\")",
+			       got);
+		while (read(ino, buf, sizeof(buf)) > 0)
+			;
+		r = read(p[0], got + ngot, sizeof(got) - 1 - ngot);
+		if (r > 0)
+			ngot += r;
+		ASSERT_EQ(NULL, strpbrk(got, "CKOSHD"))
+			TH_LOG("the VMM could not %s", step[(int)got[strcspn(got, "CKOSHD")]]);
+		ASSERT_NE(0, r) TH_LOG("the VMM exited");
+	}
+	ASSERT_EQ(0, kill(self->victim, SIGKILL));
+	ASSERT_EQ(self->victim, waitpid(self->victim, &status, 0));
+	self->victim = 0;
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	r = read(p[0], got + ngot, sizeof(got) - 1 - ngot);
+	close(p[0]);
+	close(ino);
+	ASSERT_STREQ("W", got) TH_LOG("after DRIVER_OK: %s", step['D']);
+	TH_LOG("killed in its DRIVER_OK write after %lld memory.high event(s)",
+	       memcg_key(self->memcg, "memory.events", "high"));
+
+	/* Logged once, with how far the build got. */
+	ret = kmsg_grep(kmsg, "cannot build DMA mirror: the VMM was killed",
+			msg, sizeof(msg));
+	close(kmsg);
+	TH_LOG("%s", msg);
+	ASSERT_EQ(1, ret);
+	num = strstr(msg, "(-4; ");
+	ASSERT_NE(NULL, num);
+	ret = sscanf(num, "(-4; %llu of %llu", &pinned, &total);
+	ASSERT_EQ(2, ret);
+	ASSERT_EQ(BIG_GUEST_PAGES, total);
+	ASSERT_GT(total, pinned) TH_LOG("the build did not stop early");
+	/* Its exit released everything. */
+	ASSERT_EQ(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
+	ASSERT_EQ(0, vmm_counter(n->uuid, "mirror_maps"));
+	ASSERT_STREQ("blocking", isolation(n, "domain"));
+	memcg_leave(self->memcg, self->home_cgroup);
+
+	/* The next VMM gets a working device. */
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
 }
 
 TEST_HARNESS_MAIN
