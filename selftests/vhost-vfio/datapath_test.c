@@ -397,6 +397,28 @@ static long long memcg_u64(const char *cg, const char *file)
 	return sysfs_read_u64(path, &val) ? -1 : (long long)val;
 }
 
+/* Move the calling process to @cg; its cgroup so far into @home. */
+static int memcg_enter(const char *cg, char *home, size_t size)
+{
+	char line[200];
+	FILE *f;
+
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	home[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(home, size, CGROUP_ROOT "%s", line + 3);
+		}
+	}
+	fclose(f);
+	if (!home[0])
+		return -ENOENT;
+	return memcg_write(cg, "cgroup.procs", "0");
+}
+
 /* Back to @home and remove @cg (its charges stay with the dying group). */
 static void memcg_leave(char *cg, char *home)
 {
@@ -1376,6 +1398,69 @@ TEST_F_TIMEOUT(dp, killed_vmm_stops_mirror_build, 120)
 	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
+}
+
+/*
+ * What the mirror allocates per guest layout is charged to the VMM's
+ * memory cgroup (GFP_KERNEL_ACCOUNT): a run (struct vhost_vfio_run, 40
+ * bytes, from kmalloc's 64-byte cache) per IOVA- and physically contiguous
+ * range, and the holes VFIO refused (struct vhost_vfio_range, 16 bytes, in
+ * one array).  The VMM DMA-maps its RAM densely where the rings are and
+ * one page in two above, so each page there is a run of its own and each
+ * page between a hole.  Across its DRIVER_OK write the VMM's memcg must
+ * grow by at least what those take.
+ */
+#define SPARSE_SIZE	(64ULL << 20)
+#define SPARSE_DENSE	(4ULL << 20)
+#define SPARSE_RUNS	((SPARSE_SIZE - SPARSE_DENSE) / VMM_PAGE / 2)
+#define RUN_BYTES	64
+#define HOLE_BYTES	16
+
+TEST_F_TIMEOUT(dp, mirror_bookkeeping_charged_to_vmm, 120)
+{
+	struct nic *n = &self->nic[0];
+	long long slab, kernel, want;
+	char why[128] = "";
+	u64 gpa;
+	int ret;
+
+	ret = memcg_create(self->memcg, sizeof(self->memcg), "charged");
+	if (ret == -ENOTSUP)
+		SKIP(return, "%s", "no cgroup v2 memory controller at " CGROUP_ROOT);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, memcg_enter(self->memcg, self->home_cgroup,
+				 sizeof(self->home_cgroup)));
+	ASSERT_EQ(0, vmm_guest_create(&self->g, GUEST_GPA, SPARSE_SIZE,
+				      VMM_PAGE));
+	self->guest = true;
+	self->g.limit = GUEST_GPA + SPARSE_DENSE;
+	ASSERT_EQ(0, vmm_open_guest(&n->vmm, n->uuid, &self->g));
+	n->open = true;
+	for (gpa = GUEST_GPA + SPARSE_DENSE + VMM_PAGE;
+	     gpa < GUEST_GPA + SPARSE_SIZE; gpa += 2 * VMM_PAGE)
+		ASSERT_EQ(0, vmm_guest_dma_unmap(&self->g, gpa, VMM_PAGE,
+						 NULL));
+	ret = nic_setup(&self->g, n, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why, strerror(-ret));
+
+	slab = memcg_key(self->memcg, "memory.stat", "slab_unreclaimable");
+	kernel = memcg_key(self->memcg, "memory.stat", "kernel");
+	ASSERT_LE(0, slab);
+	ret = nic_driver_ok(n, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why, strerror(-ret));
+	slab = memcg_key(self->memcg, "memory.stat", "slab_unreclaimable") - slab;
+	kernel = memcg_key(self->memcg, "memory.stat", "kernel") - kernel;
+	want = SPARSE_RUNS * (RUN_BYTES + HOLE_BYTES);
+	TH_LOG("%llu single-page runs and holes, %lld pages pinned, %lld 4k maps",
+	       SPARSE_RUNS, vmm_counter(n->uuid, "mirror_pinned_pages"),
+	       vmm_counter(n->uuid, "mirror_maps_4k"));
+	TH_LOG("memcg: slab_unreclaimable +%lld, kernel +%lld (at least %lld)",
+	       slab, kernel, want);
+	ASSERT_EQ((long long)(SPARSE_DENSE / VMM_PAGE + SPARSE_RUNS),
+		  vmm_counter(n->uuid, "mirror_pinned_pages"));
+	ASSERT_LE(want, slab)
+		TH_LOG("the mirror's bookkeeping is not charged to the VMM");
+	memcg_leave(self->memcg, self->home_cgroup);
 }
 
 TEST_HARNESS_MAIN
