@@ -144,11 +144,13 @@ append="console=ttyS0 panic=-1 intel_iommu=on iommu=pt no_timer_check softlockup
 append="$append loglevel=5 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
 
 qemu_pid="" req_pid=""
+# Runs under set -e at the end: a process that is already gone (the request
+# server exits when its inotifywait is killed) must not change the status.
 cleanup() {
 	[ -n "$qemu_pid" ] && kill -9 "$qemu_pid" 2>/dev/null || true
 	if [ -n "$req_pid" ]; then
-		pkill -P "$req_pid" 2>/dev/null
-		kill "$req_pid" 2>/dev/null
+		pkill -P "$req_pid" 2>/dev/null || true
+		kill "$req_pid" 2>/dev/null || true
 	fi
 	rm -rf "$qmpdir"
 }

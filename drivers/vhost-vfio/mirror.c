@@ -653,7 +653,7 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	struct vv_builder b = { };
 	struct vv_range *ranges = NULL;
-	u64 start = local_clock(), gen, seq;
+	u64 start = local_clock(), gen, seq, total = 0, pinned = 0;
 	const char *why;
 	bool reuse, live = false;
 	int i, n, ret;
@@ -669,6 +669,8 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 		ret = n;
 		goto out_log;
 	}
+	for (i = 0; i < n; i++)
+		total += ranges[i].npages;
 	b.pages = kmalloc_array(VFIO_PIN_PAGES_MAX_ENTRIES, sizeof(*b.pages),
 				GFP_KERNEL_ACCOUNT);
 	if (!b.pages) {
@@ -748,21 +750,25 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 out_pin_failed:
 	why = vv_build_error(ret);
 out_teardown:
+	/* How far it got: a killed VMM stops early (vv_pin_range()). */
+	mutex_lock(&m->lock);
+	pinned = m->pinned_pages;
+	mutex_unlock(&m->lock);
 	vhost_vfio_mirror_teardown(vd);
 out_log_free:
 	kfree(b.holes);
 	kfree(ranges);
 	kfree(b.pages);
 out_log:
-	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, 0,
+	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, pinned,
 				      local_clock() - start, false);
 	/* Once per open: a guest retrying DRIVER_OK learns nothing new. */
 	if (ret != m->last_error && live)
 		dev_err(vv_dev(vd), "cannot extend DMA mirror: %s (%d)\n",
 			why, ret);
 	else if (ret != m->last_error)
-		dev_err(vv_dev(vd), "cannot build DMA mirror: %s (%d); the VF gets no DRIVER_OK\n",
-			why, ret);
+		dev_err(vv_dev(vd), "cannot build DMA mirror: %s (%d; %llu of %llu guest pages pinned); the VF gets no DRIVER_OK\n",
+			why, ret, pinned, total);
 	m->last_error = ret;
 	return ret;
 

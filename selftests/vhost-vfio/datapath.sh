@@ -5,18 +5,23 @@
 # mdevs on functions 0 and 1 of VV_NICS, which share the QEMU hub, and
 # exchanges frames between them through mapped doorbells, MSI-X eventfds
 # and the DMA mirror; then again with vhost_vfio's map_doorbells=N, where
-# every kick must go through the driver's trapped BAR2 path.  Both functions
-# are given back at the end.
+# every kick must go through the driver's trapped BAR2 path.  The sixth
+# function, behind a PCIe root port, has FLR: it is VV_BDF_FLR, where a
+# failed virtio reset must be recovered by a function reset.  The memory
+# cgroup cases need cgroup v2, mounted here.  All functions are given back
+# at the end.
 . "$(dirname "$0")/lib.sh"
 
 set -u
-read -r A B _ <<< "$VV_NICS"
+read -r A B _ _ _ F _ <<< "$VV_NICS"
+F=${F:-}
 
-vv_setup_functions "$A" "$B"
+vv_setup_functions "$A" "$B" ${F:+"$F"}
 vv_mount_debugfs
+vv_check "cgroup v2 with the memory controller" vv_mount_memcg
 
 dmesg_mark=$(dmesg | wc -l)
-export VV_BDF=$A VV_BDF2=$B
+export VV_BDF=$A VV_BDF2=$B VV_BDF_FLR=$F
 # Function B's QEMU id, for the host to pull its cable (link_change_interrupt).
 read -r _ VV_LINK_ID _ <<< "${VV_NIC_IDS:-}"
 export VV_LINK_ID
@@ -29,5 +34,7 @@ vv_check "map_doorbells set to N at run time" bash -c "echo N > $param && grep -
 VV_DOORBELL=trapped vv_run_ksft "datapath, trapped doorbells" \
 	"$VV_BIN/datapath_test"
 echo Y > "$param"
+# The FLR case limits the function's resets to FLR; all of them again.
+[ -z "$F" ] || echo default > "/sys/bus/pci/devices/$F/reset_method"
 
 vv_teardown_functions

@@ -13,20 +13,28 @@
  * (vhost_vfio's map_doorbells=N) and kicks are written to BAR2 instead;
  * the driver must count each of them.  VV_HOST_REQ and VV_LINK_ID: where to
  * ask the host to pull function VV_BDF2's cable (scripts/vm-run.sh).
+ * VV_BDF_FLR: a function with FLR, bound like VV_BDF, for the failed reset
+ * that a function reset recovers.  The memory cgroup cases need cgroup v2
+ * at /sys/fs/cgroup with the memory controller enabled for child groups.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <linux/if_ether.h>
@@ -85,6 +93,11 @@ FIXTURE(dp) {
 	struct vmm_guest g;
 	bool guest;
 	struct nic nic[2];
+	/* Undone by the teardown if a case stops early. */
+	const char *reset_method_bdf;
+	char memcg[128];
+	char home_cgroup[256];
+	pid_t victim;
 };
 
 /* The run expects trapped doorbells (VV_DOORBELL=trapped). */
@@ -115,8 +128,9 @@ static int fail(char *why, size_t wlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* Everything a guest driver does up to DRIVER_OK with rx buffers posted. */
-static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
+/* Everything a guest driver does before DRIVER_OK, rx buffers posted. */
+static int nic_setup(struct vmm_guest *g, struct nic *n, char *why,
+		     size_t wlen)
 {
 	struct vfio_irq_info irq;
 	u16 size, i;
@@ -169,24 +183,35 @@ static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
 	for (i = 0; i < QSIZE; i++)
 		vmm_vq_add(&n->rx, i, n->rx_buf + i * BUF_SIZE, BUF_SIZE,
 			   VRING_DESC_F_WRITE);
+	return n->vmm.err;
+}
 
-	/* no_settle: a guest vCPU's view, which never waits for the mirror. */
+/*
+ * DRIVER_OK, then the rx kick.  The mirror is built by a worker: like a
+ * driver that waits for the device, wait for it to settle (vmm_settle()),
+ * unless @n->no_settle asks for a guest vCPU's view, which never waits.
+ */
+static int nic_driver_ok(struct nic *n, char *why, size_t wlen)
+{
+	const u8 all = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+
 	if (n->no_settle)
-		vmm_vio_write(&n->vmm, VIRTIO_PCI_COMMON_STATUS, 1,
-			      VIRTIO_CONFIG_S_ACKNOWLEDGE |
-			      VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
-			      VIRTIO_CONFIG_S_DRIVER_OK);
+		vmm_vio_write(&n->vmm, VIRTIO_PCI_COMMON_STATUS, 1, all);
 	else
-		vmm_vio_set_status(&n->vmm, VIRTIO_CONFIG_S_ACKNOWLEDGE |
-				   VIRTIO_CONFIG_S_DRIVER |
-				   VIRTIO_CONFIG_S_FEATURES_OK |
-				   VIRTIO_CONFIG_S_DRIVER_OK);
+		vmm_vio_set_status(&n->vmm, all);
 	if (!(vmm_vio_status(&n->vmm) & VIRTIO_CONFIG_S_DRIVER_OK))
 		return fail(why, wlen, -EIO,
 			    "DRIVER_OK reads back clear (status %#x)",
 			    vmm_vio_status(&n->vmm));
 	vmm_vq_kick(&n->rx);
 	return n->vmm.err;
+}
+
+/* Everything a guest driver does up to DRIVER_OK with rx buffers posted. */
+static int nic_up(struct vmm_guest *g, struct nic *n, char *why, size_t wlen)
+{
+	return nic_setup(g, n, why, wlen) ?: nic_driver_ok(n, why, wlen);
 }
 
 /*
@@ -275,6 +300,139 @@ static void release_mdevs(struct _test_data_dp *self)
 	}
 }
 
+/* ---- the kernel log, PCI reset methods and memory cgroups ---- */
+
+/* /dev/kmsg positioned at its end: what the kernel logs from now on. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Consume the records logged since kmsg_open() or the last call; return how
+ * many contain @needle, the text of the last of them in @last.
+ */
+static int kmsg_grep(int fd, const char *needle, char *last, size_t size)
+{
+	char rec[2048], *text;
+	int found = 0;
+	ssize_t len;
+
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten meanwhile: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text++;
+		text[strcspn(text, "\n")] = '\0';
+		if (!strstr(text, needle))
+			continue;
+		found++;
+		if (last)
+			snprintf(last, size, "%s", text);
+	}
+	return found;
+}
+
+/* Limit the PCI resets of @bdf to @methods (sysfs reset_method). */
+static int pci_reset_methods(const char *bdf, const char *methods)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), VMM_PCI_DEVICES "/%s/reset_method", bdf);
+	return sysfs_write(path, methods);
+}
+
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+
+/* A child memory cgroup of our own in @path; -ENOTSUP without memcg v2. */
+static int memcg_create(char *path, size_t size, const char *name)
+{
+	char ctl[256];
+
+	if (sysfs_read(CGROUP_ROOT "/cgroup.subtree_control", ctl,
+		       sizeof(ctl)) < 0 || !strstr(ctl, "memory"))
+		return -ENOTSUP;
+	snprintf(path, size, CGROUP_ROOT "/vv-%s-%d", name, getpid());
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int memcg_write(const char *cg, const char *file, const char *val)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return sysfs_write(path, val);
+}
+
+/* Value of "@key N" in flat keyed file @file of @cg (memory.stat), or -1. */
+static long long memcg_key(const char *cg, const char *file, const char *key)
+{
+	char path[PATH_MAX], line[256];
+	size_t n = strlen(key);
+	long long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			val = strtoll(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* Move the calling process to @cg; its cgroup so far into @home. */
+static int memcg_enter(const char *cg, char *home, size_t size)
+{
+	char line[200];
+	FILE *f;
+
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	home[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(home, size, CGROUP_ROOT "%s", line + 3);
+		}
+	}
+	fclose(f);
+	if (!home[0])
+		return -ENOENT;
+	return memcg_write(cg, "cgroup.procs", "0");
+}
+
+/* Back to @home and remove @cg (its charges stay with the dying group). */
+static void memcg_leave(char *cg, char *home)
+{
+	if (home[0])
+		memcg_write(home, "cgroup.procs", "0");
+	home[0] = '\0';
+	if (cg[0])
+		rmdir(cg);
+	cg[0] = '\0';
+}
+
 /*
  * Only the mdevs here: the harness skips the teardown when the setup
  * fails, so each test brings the devices up itself (bring_up()).
@@ -309,7 +467,14 @@ FIXTURE_SETUP(dp)
 
 FIXTURE_TEARDOWN(dp)
 {
+	if (self->victim > 0) {
+		kill(self->victim, SIGKILL);
+		waitpid(self->victim, NULL, 0);
+	}
 	tear_down(self);
+	memcg_leave(self->memcg, self->home_cgroup);
+	if (self->reset_method_bdf)
+		pci_reset_methods(self->reset_method_bdf, "default");
 	release_mdevs(self);
 }
 
@@ -808,6 +973,29 @@ TEST_F_TIMEOUT(dp, link_change_interrupt, 120)
 }
 
 /* The isolation debugfs line @name of @n, e.g. "domain". */
+static void hold_mirror(struct __test_metadata *_metadata, struct nic *n,
+			bool hold)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vhost_vfio/%s/%s",
+		 n->uuid, "hold_mirror");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(1, write(fd, hold ? "1" : "0", 1));
+	close(fd);
+}
+
+static long long vf_status(struct nic *n)
+{
+	char val[16];
+
+	if (vmm_debugfs_str(n->uuid, "counters", "vf_status", val, sizeof(val)))
+		return -1;
+	return strtoll(val, NULL, 0);
+}
+
 static const char *isolation(struct nic *n, const char *name)
 {
 	static char val[64];
@@ -875,26 +1063,115 @@ TEST_F_TIMEOUT(dp, guest_bus_master_gates_dma, 120)
  * debugfs) gets a PCI function reset; either way it ends in the blocking
  * domain with Bus Master off, and the next user finds it working.
  */
+static int inject_failed_reset(struct nic *n)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_reset", n->uuid);
+	return sysfs_write(path, "1");
+}
+
+/* The function has some PCI reset method (FLR, PM, bus). */
+static bool pci_resettable(const char *bdf)
+{
+	char path[PATH_MAX], methods[128];
+
+	snprintf(path, sizeof(path), VMM_PCI_DEVICES "/%s/reset_method", bdf);
+	return sysfs_read(path, methods, sizeof(methods)) > 0;
+}
+
 TEST_F_TIMEOUT(dp, failed_reset_keeps_vf_blocked, 120)
 {
 	struct nic *n = &self->nic[0];
-	char path[PATH_MAX];
 
 	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_reset", n->uuid);
-	ASSERT_EQ(0, sysfs_write(path, "1"));
+	ASSERT_EQ(0, inject_failed_reset(n));
 	nic_close(n);
 	ASSERT_STREQ("blocking", isolation(n, "domain"));
 	ASSERT_FALSE(vf_bus_master(n));
 	TH_LOG("%s after a failed reset: dma_unsafe %s (1: no FLR worked)",
 	       n->bdf, isolation(n, "dma_unsafe"));
+	/* No reset method at all (a root-bus function in L1): unsafe. */
+	if (!pci_resettable(n->bdf))
+		ASSERT_STREQ("1", isolation(n, "dma_unsafe"));
 
 	/* The next user (a new VM: KVM holds the old group) finds it working. */
 	tear_down(self);
 	bring_up(_metadata, self);
 	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+/*
+ * The same on a function with FLR (VV_BDF_FLR; in L1 the one behind a PCIe
+ * root port, FLReset+), its resets limited to FLR: a virtio reset that
+ * does not complete, at VFIO_DEVICE_RESET and at close, is recovered by a
+ * function reset, which is logged; the VF is not marked unsafe, the reset
+ * ioctl succeeds, the device works again in the same open, and after close
+ * it sits in the blocking domain with Bus Master off and works for the
+ * next user.
+ */
+TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
+{
+	const char *flr = vmm_env_bdf("VV_BDF_FLR");
+	struct nic *n = &self->nic[0];
+	char line[96], why[128] = "";
+	int kmsg, ret;
+
+	if (!flr)
+		SKIP(return, "%s", "no function with FLR (VV_BDF_FLR)");
+	/* Device 0 moves to that function; device 1 stays its peer. */
+	ASSERT_EQ(0, mdev_remove(n->uuid));
+	n->created = false;
+	n->bdf = flr;
+	ASSERT_EQ(0, mdev_create(n->bdf, n->uuid));
+	n->created = true;
+	ret = pci_reset_methods(flr, "flr");
+	ASSERT_EQ(0, ret) TH_LOG("%s: reset_method flr: %s (no FLR?)", flr,
+				 strerror(-ret));
+	self->reset_method_bdf = flr;
+	snprintf(line, sizeof(line), "VF %s recovered by a PCI function reset",
+		 flr);
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+
+	/* VFIO_DEVICE_RESET: the virtio reset "times out", FLR recovers. */
+	ASSERT_EQ(0, inject_failed_reset(n));
+	ASSERT_EQ(0, vmm_reset(&n->vmm));
+	ASSERT_EQ(1, kmsg_grep(kmsg, line, NULL, 0))
+		TH_LOG("no \"%s\" after VFIO_DEVICE_RESET", line);
+	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+	ASSERT_STREQ("mirror", isolation(n, "domain"));
+	ASSERT_FALSE(vf_bus_master(n));
+	/* The guest enables and drives the reset device again. */
+	vmm_cfg_write16(&n->vmm, PCI_COMMAND,
+			PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	n->vmm.err = 0;
+	ret = nic_up(&self->g, n, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s after the FLR: %s: %s", flr, why,
+				 strerror(-ret));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+
+	/* Close: the same recovery, then the blocking domain. */
+	ASSERT_EQ(0, inject_failed_reset(n));
+	nic_close(n);
+	ASSERT_EQ(1, kmsg_grep(kmsg, line, NULL, 0))
+		TH_LOG("no \"%s\" at close", line);
+	ASSERT_STREQ("blocking", isolation(n, "domain"));
+	ASSERT_FALSE(vf_bus_master(n));
+	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
+	close(kmsg);
+
+	/* The next user (a new VM) finds it working. */
+	tear_down(self);
+	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	traffic(_metadata, self, 1, 0);
 }
@@ -996,27 +1273,181 @@ TEST_F_TIMEOUT(dp, iova_not_gpa_refused, 120)
 	EXPECT_FALSE(vmm_vio_status(&n->vmm) & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
-static void hold_mirror(struct __test_metadata *_metadata, struct nic *n,
-			bool hold)
-{
-	char path[PATH_MAX];
-	int fd;
+/*
+ * A VMM killed while its mirror is being built: the build runs in a worker
+ * from the VMM's first access after open, and the kill closes the device,
+ * which stops the build at its next batch rather than after the rest of
+ * the guest's memory.  The VMM has a large guest not yet faulted in, so
+ * the build takes long; it is killed as soon as the first pages are
+ * pinned.  The build logs that the device was closed and how far it got;
+ * nothing stays pinned and the device works for the next VMM.
+ */
+#define BIG_GUEST_SIZE	(512ULL << 20)
+#define BIG_GUEST_CHUNK	(256ULL << 20)
+#define BIG_GUEST_PAGES	(BIG_GUEST_SIZE / VMM_PAGE)
+#define BUILD_WAIT_MS	60000
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/vhost_vfio/%s/%s",
-		 n->uuid, "hold_mirror");
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
-	ASSERT_EQ(1, write(fd, hold ? "1" : "0", 1));
-	close(fd);
+/*
+ * The VMM to kill (a child process): reports a letter on @report for the
+ * step it failed at, or 'W' once its device is set up; then it waits to
+ * be killed.
+ */
+static void build_victim(struct nic *n, int report)
+{
+	struct vmm_guest g;
+	char why[128], c = 'K';
+
+	if (vmm_guest_create_lazy(&g, GUEST_GPA, BIG_GUEST_SIZE,
+				  BIG_GUEST_CHUNK))
+		goto out;
+	c = 'O';
+	if (vmm_open_guest(&n->vmm, n->uuid, &g))
+		goto out;
+	c = 'S';
+	if (nic_setup(&g, n, why, sizeof(why)))
+		goto out;
+	c = 'W';
+out:
+	if (write(report, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
 }
 
-static long long vf_status(struct nic *n)
+TEST_F_TIMEOUT(dp, killed_vmm_stops_mirror_build, 120)
 {
-	char val[16];
+	static const char *const step[] = {
+		['K'] = "create its guest", ['O'] = "open the mdev",
+		['S'] = "set the device up",
+	};
+	const struct timespec tick = { .tv_nsec = 1000000 };
+	unsigned long long pinned = 0, total = 0;
+	struct nic *n = &self->nic[0];
+	char msg[512] = "", got = 0;
+	struct pollfd pfd;
+	int p[2], status, ret, kmsg, i;
+	const char *num;
 
-	if (vmm_debugfs_str(n->uuid, "counters", "vf_status", val, sizeof(val)))
-		return -1;
-	return strtoll(val, NULL, 0);
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+
+	self->victim = fork();
+	ASSERT_LE(0, self->victim);
+	if (!self->victim) {
+		close(p[0]);
+		build_victim(n, p[1]);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	ASSERT_LT(0, poll(&pfd, 1, BUILD_WAIT_MS));
+	ASSERT_EQ(1, read(p[0], &got, 1));
+	close(p[0]);
+	ASSERT_EQ('W', got) TH_LOG("the VMM could not %s", step[(int)got]);
+
+	/* As soon as the worker has pinned something: it is mid-build. */
+	for (i = 0; i < BUILD_WAIT_MS; i++) {
+		if (vmm_counter(n->uuid, "mirror_pinned_pages") > 0)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	ASSERT_LT(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
+	ASSERT_EQ(0, kill(self->victim, SIGKILL));
+	ASSERT_EQ(self->victim, waitpid(self->victim, &status, 0));
+	self->victim = 0;
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* Logged once, with how far the build got. */
+	ret = kmsg_grep(kmsg, "cannot build DMA mirror: the device was closed",
+			msg, sizeof(msg));
+	close(kmsg);
+	TH_LOG("%s", msg);
+	ASSERT_EQ(1, ret);
+	num = strstr(msg, "(-4; ");
+	ASSERT_NE(NULL, num);
+	ret = sscanf(num, "(-4; %llu of %llu", &pinned, &total);
+	ASSERT_EQ(2, ret);
+	ASSERT_EQ(BIG_GUEST_PAGES, total);
+	ASSERT_GT(total, pinned) TH_LOG("the build did not stop early");
+	/* Its exit released everything. */
+	ASSERT_EQ(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
+	ASSERT_EQ(0, vmm_counter(n->uuid, "mirror_maps"));
+	ASSERT_STREQ("blocking", isolation(n, "domain"));
+
+	/* The next VMM gets a working device. */
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
+/*
+ * What the mirror allocates per guest layout is charged to the VMM's
+ * memory cgroup (GFP_KERNEL_ACCOUNT): a run (struct vhost_vfio_run, 40
+ * bytes, from kmalloc's 64-byte cache) per IOVA- and physically contiguous
+ * range, and the holes VFIO refused (struct vhost_vfio_range, 16 bytes, in
+ * one array).  The VMM DMA-maps its RAM densely where the rings are and
+ * one page in two above, so each page there is a run of its own and each
+ * page between a hole.  Across its DRIVER_OK, with the build it waits for
+ * (done by a worker, hold_mirror keeps it to that window), the VMM's memcg
+ * must grow by at least what those take.
+ */
+#define SPARSE_SIZE	(64ULL << 20)
+#define SPARSE_DENSE	(4ULL << 20)
+#define SPARSE_RUNS	((SPARSE_SIZE - SPARSE_DENSE) / VMM_PAGE / 2)
+#define RUN_BYTES	64
+#define HOLE_BYTES	16
+
+TEST_F_TIMEOUT(dp, mirror_bookkeeping_charged_to_vmm, 120)
+{
+	struct nic *n = &self->nic[0];
+	long long slab, kernel, want;
+	char why[128] = "";
+	u64 gpa;
+	int ret;
+
+	ret = memcg_create(self->memcg, sizeof(self->memcg), "charged");
+	if (ret == -ENOTSUP)
+		SKIP(return, "%s", "no cgroup v2 memory controller at " CGROUP_ROOT);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, memcg_enter(self->memcg, self->home_cgroup,
+				 sizeof(self->home_cgroup)));
+	ASSERT_EQ(0, vmm_guest_create(&self->g, GUEST_GPA, SPARSE_SIZE,
+				      VMM_PAGE));
+	self->guest = true;
+	self->g.limit = GUEST_GPA + SPARSE_DENSE;
+	/* One build, of the sparse layout, inside the window measured. */
+	hold_mirror(_metadata, n, true);
+	ASSERT_EQ(0, vmm_open_guest(&n->vmm, n->uuid, &self->g));
+	n->open = true;
+	for (gpa = GUEST_GPA + SPARSE_DENSE + VMM_PAGE;
+	     gpa < GUEST_GPA + SPARSE_SIZE; gpa += 2 * VMM_PAGE)
+		ASSERT_EQ(0, vmm_guest_dma_unmap(&self->g, gpa, VMM_PAGE,
+						 NULL));
+	ret = nic_setup(&self->g, n, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why, strerror(-ret));
+
+	slab = memcg_key(self->memcg, "memory.stat", "slab_unreclaimable");
+	kernel = memcg_key(self->memcg, "memory.stat", "kernel");
+	ASSERT_LE(0, slab);
+	/* The worker builds for the VMM: charged to the VMM all the same. */
+	n->no_settle = true;
+	ret = nic_driver_ok(n, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s: %s", n->bdf, why, strerror(-ret));
+	hold_mirror(_metadata, n, false);
+	ASSERT_EQ(0, vmm_settle(&n->vmm));
+	slab = memcg_key(self->memcg, "memory.stat", "slab_unreclaimable") - slab;
+	kernel = memcg_key(self->memcg, "memory.stat", "kernel") - kernel;
+	want = SPARSE_RUNS * (RUN_BYTES + HOLE_BYTES);
+	TH_LOG("%llu single-page runs and holes, %lld pages pinned, %lld 4k maps",
+	       SPARSE_RUNS, vmm_counter(n->uuid, "mirror_pinned_pages"),
+	       vmm_counter(n->uuid, "mirror_maps_4k"));
+	TH_LOG("memcg: slab_unreclaimable +%lld, kernel +%lld (at least %lld)",
+	       slab, kernel, want);
+	ASSERT_EQ((long long)(SPARSE_DENSE / VMM_PAGE + SPARSE_RUNS),
+		  vmm_counter(n->uuid, "mirror_pinned_pages"));
+	ASSERT_LE(want, slab)
+		TH_LOG("the mirror's bookkeeping is not charged to the VMM");
+	memcg_leave(self->memcg, self->home_cgroup);
 }
 
 /*

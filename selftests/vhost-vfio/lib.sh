@@ -196,6 +196,15 @@ vv_mount_debugfs() {
 		mount -t debugfs debugfs /sys/kernel/debug
 }
 
+# vv_mount_memcg: cgroup v2 at /sys/fs/cgroup with the memory controller
+# enabled for child cgroups (L1 mounts no cgroup file system itself).
+vv_mount_memcg() {
+	local root=/sys/fs/cgroup
+	mountpoint -q "$root" || mount -t cgroup2 cgroup2 "$root" || return 1
+	grep -qw memory "$root/cgroup.subtree_control" ||
+		echo +memory > "$root/cgroup.subtree_control"
+}
+
 # vv_kmsg_mark: put a marker line into the kernel log; vv_kmsg_since
 # prints what the kernel logged after the latest marker.
 vv_kmsg_n=0

@@ -21,17 +21,8 @@
 
 #define VMM_HUGE	(2ULL << 20)
 
-/**
- * vmm_guest_create - guest RAM, a VM with one memslot over it, the kvm-vfio
- * device and an empty VFIO container
- * @g: state to fill
- * @gpa: guest physical address of the RAM (2 MiB aligned)
- * @size: RAM size (multiple of @chunk)
- * @chunk: granule of the VFIO DMA maps
- *
- * Return: 0, or a negative errno with everything released again.
- */
-int vmm_guest_create(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk)
+static int vmm_guest_setup(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk,
+			   bool prefault)
 {
 	struct kvm_userspace_memory_region slot = { 0 };
 	struct kvm_create_device dev = { .type = KVM_DEV_TYPE_VFIO };
@@ -60,7 +51,8 @@ int vmm_guest_create(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk)
 	g->ram = (u8 *)(((unsigned long)g->raw + VMM_HUGE - 1) &
 			~(VMM_HUGE - 1));
 	madvise(g->ram, size, MADV_HUGEPAGE);
-	memset(g->ram, 0, size);
+	if (prefault)
+		memset(g->ram, 0, size);
 
 	g->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (g->kvm < 0)
@@ -92,6 +84,32 @@ err_errno:
 err:
 	vmm_guest_destroy(g);
 	return ret;
+}
+
+/**
+ * vmm_guest_create - guest RAM, a VM with one memslot over it, the kvm-vfio
+ * device and an empty VFIO container
+ * @g: state to fill
+ * @gpa: guest physical address of the RAM (2 MiB aligned)
+ * @size: RAM size (multiple of @chunk)
+ * @chunk: granule of the VFIO DMA maps
+ *
+ * The RAM is faulted in here.
+ *
+ * Return: 0, or a negative errno with everything released again.
+ */
+int vmm_guest_create(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk)
+{
+	return vmm_guest_setup(g, gpa, size, chunk, true);
+}
+
+/*
+ * The same, but the RAM stays untouched until something uses it (the
+ * allocator, or the mirror's pinning at DRIVER_OK), like a VMM's guest.
+ */
+int vmm_guest_create_lazy(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk)
+{
+	return vmm_guest_setup(g, gpa, size, chunk, false);
 }
 
 /* Closes the container and the VM, which drops the groups KVM holds. */

@@ -46,6 +46,8 @@ struct vmm_guest {
 };
 
 int vmm_guest_create(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk);
+/* The same with the RAM not faulted in (pinning at DRIVER_OK faults it). */
+int vmm_guest_create_lazy(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk);
 void vmm_guest_destroy(struct vmm_guest *g);
 void *vmm_guest_ptr(struct vmm_guest *g, u64 gpa, u64 len);
 u64 vmm_guest_alloc(struct vmm_guest *g, u64 size, u64 align);
