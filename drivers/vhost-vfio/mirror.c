@@ -676,7 +676,7 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 	if (!b.pages) {
 		why = "out of memory";
 		ret = -ENOMEM;
-		goto out_free;
+		goto out_log_free;
 	}
 
 	/*
