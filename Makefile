@@ -6,6 +6,12 @@
 #   make check      install deps, build, lint, run the VM test suite
 #   make demo       install deps, build, boot the host VM and show an mdev at work
 #
+# HOST=debian13 (on the command line) builds, demonstrates and benchmarks for
+# the second host generation instead: Debian 13's kernel 6.12 with its gcc 14,
+# in its root, on a copy of the tree in .vm-out/build-debian13
+# (scripts/vm/host-build.sh, scripts/vm/debian13-root.sh).  `make check`
+# covers both hosts whatever HOST says.
+#
 # See README.md for what each target installs.
 
 # Debian 12's own kernel by default, even with 6.12 headers beside it.
@@ -14,6 +20,10 @@ KDIR   ?= /lib/modules/$(KVER)/build
 W      ?= 1
 WERROR ?= 0
 LINUX_SRC ?= /usr/src/linux-source-6.1
+# Only from the command line (or VV_HOST): a shell may export HOST itself.
+ifneq ($(origin HOST),command line)
+HOST := $(or $(VV_HOST),debian12)
+endif
 
 # The symbols Kconfig would give an in-tree build.
 KCONFIG_OPTS := CONFIG_VHOST_VFIO=m CONFIG_VHOST_VFIO_VIRTIO_PCI=m
@@ -28,6 +38,12 @@ COMPAT_SOURCES = $(shell find drivers -path '*/compat/*' -name '*.h')
 
 all: modules
 
+ifneq ($(HOST),debian12)
+# Another host generation: the same targets in its root (its compiler, its
+# kernel's headers) on the copy of the tree that its VM loads them from.
+modules sparse selftests clean:
+	scripts/vm/host-build.sh $(HOST) W=$(W) WERROR=$(WERROR) $@
+else
 modules:
 	$(MAKE) $(KBUILD_OPTS) modules
 
@@ -65,6 +81,7 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests/vhost-vfio clean
 	rm -rf .vm-out
+endif
 
 dkms-install:
 	scripts/dkms.sh install
@@ -76,7 +93,7 @@ check: deps
 	scripts/check.sh
 
 demo: deps
-	scripts/demo.sh
+	VV_HOST=$(HOST) scripts/demo.sh
 
 bench: deps
-	scripts/bench.sh
+	VV_HOST=$(HOST) scripts/bench.sh

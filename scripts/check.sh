@@ -3,8 +3,11 @@
 #
 # The whole test run (what `make check` and CI do), after scripts/install-deps.sh:
 # build with W=1 -Werror, sparse, checkpatch, the selftest binaries, then the
-# VM suite in one host VM.  Each step is one result; the VM suite adds one
-# result per test case.  Last line: "N passed, M failed".
+# VM suite in one host VM, for each host generation (scripts/vm/hosts.sh):
+# Debian 12 (Linux 6.1, QEMU 7.2, built here) and Debian 13 (Linux 6.12,
+# QEMU 10, its root built by scripts/vm/debian13-root.sh, the modules built
+# in it).  Each step is one result; each VM suite adds one result per test
+# case.  Last line, for both hosts together: "N passed, M failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -37,6 +40,15 @@ build_strict() {
 	! grep -E 'warning:|error:' ".vm-out/build-$kver.out"
 }
 
+# The same for another host, in its root on its copy of the tree (the
+# selftest binaries there are cleaned too: the next step rebuilds them).
+build_strict_host() {
+	scripts/vm/host-build.sh "$1" -s clean > /dev/null
+	scripts/vm/host-build.sh "$1" WERROR=1 modules 2>&1 | tee ".vm-out/build-$1.out"
+	[ "${PIPESTATUS[0]}" = 0 ] || return 1
+	! grep -E 'warning:|error:' ".vm-out/build-$1.out"
+}
+
 # The same tree against Debian 12's 6.12 kernel (the other series the compat
 # layer serves), then back to the 6.1 build the VM suite loads.
 kver612=$(scripts/kver.sh 6.12) || kver612=none
@@ -51,14 +63,27 @@ step docs scripts/check-docs.sh
 step libvirt-xml virt-xml-validate Documentation/examples/libvirt-domain.xml domain
 step l2-initramfs scripts/vm/l2-initramfs.sh
 
+# The Debian 13 host: its root (cached outside the tree; built on a fresh
+# machine), then the same build steps with its compiler against its 6.12
+# headers.  checkpatch, dkms, docs and the example are the tree's, checked
+# once above.
+step debian13-root scripts/vm/debian13-root.sh
+step build-debian13 build_strict_host debian13
+step sparse-debian13 scripts/vm/host-build.sh debian13 sparse
+step selftests-build-debian13 scripts/vm/host-build.sh debian13 selftests
+step l2-initramfs-debian13 scripts/vm/l2-initramfs.sh --host debian13
+
 # The suite VM: functions 0 and 1 are plain virtio-net; 2 offers
 # RING_PACKED; 3 lacks ACCESS_PLATFORM (quirk tests use them); 4 has two
 # queue pairs (mq.sh); 5, behind its own root port (0000:01:00.0), lists a
-# port-I/O notify capability first (doorbell_pio.sh).
+# port-I/O notify capability first (doorbell_pio.sh).  On host $vm_host,
+# with the nested guests' kernel of host $vm_l2 (default: the same).
+vm_host=debian12 vm_l2=
 suite_vm() {
 	local name=$1
 	shift
-	scripts/vm-run.sh --quiet --name "$name" --timeout 2400 --nics 6 \
+	scripts/vm-run.sh --quiet --host "$vm_host" --l2 "${vm_l2:-$vm_host}" \
+		--name "$name" --timeout 2400 --nics 6 \
 		--nic-opts 2:packed=on --nic-opts 3:iommu_platform=off \
 		--mq-nic 4:2 --rp-nic 5 --nic-opts 5:modern-pio-notify=on \
 		-- selftests/vhost-vfio/run_suite.sh "$@"
@@ -101,46 +126,93 @@ unfinished_tests() {
 	echo "$all" | tr '\n' ' '
 }
 
-echo "== vm-suite"
-suite_vm suite
-vm_rc=$?
-log=.vm-out/suite/console.log
-tally "$log"
-if [ $vm_rc != 0 ] && [ -f .vm-out/suite/wedged ] &&
-   ! grep -q -a '^suite: ' "$log" &&
-   { scripts/vm/splat-check.sh "$log" 2> /dev/null ||
-     scripts/vm/splat-check.sh --only-stuck-cpu "$log"; }; then
-	# L1 wedged (vm-run.sh: a soft lockup, or no heartbeat) and nothing
-	# else went wrong: no warning, oops, lockdep or refcount report.  Seen
-	# in TCG's cross-modifying code (testing.rst, "Wedged L1"): rerun the
-	# unfinished tests once in a fresh L1, and say so loudly.  A second
-	# wedge, or any other splat, fails the run.
-	rest=$(unfinished_tests "$log")
-	echo "# WARNING: L1 wedged ($(cat .vm-out/suite/wedged)) during: ${rest%% *}"
-	scripts/vm/splat-check.sh "$log" 2>&1 | sed 's/^/# /' | head -n 90
-	echo "# its console is kept in .vm-out/suite-wedged/; rerunning in a fresh L1: $rest"
-	rm -rf .vm-out/suite-wedged
-	mv .vm-out/suite .vm-out/suite-wedged
-	# shellcheck disable=SC2086
-	suite_vm suite $rest
+# host_suite HOST NAME: the suite on HOST in VM run NAME, then the tests
+# that need an L1 of their own, each in a small one.  A host whose modules
+# were not built (a failed build step) boots no VM: one failure.
+host_suite() {
+	local name=$2 vm_rc log rest sfx=
+	vm_host=$1 vm_l2=
+	[ "$vm_host" = debian12 ] || sfx=-$vm_host
+	echo "== vm-$name"
+	if ! have_modules "$vm_host"; then
+		echo "not ok - vm-$name (no modules built for $vm_host; see the build step)"
+		failed=$((failed + 1))
+		return
+	fi
+	suite_vm "$name"
 	vm_rc=$?
-	log=.vm-out/suite/console.log
+	log=.vm-out/$name/console.log
 	tally "$log"
-fi
-vm_verdict suite $vm_rc
+	if [ $vm_rc != 0 ] && [ -f ".vm-out/$name/wedged" ] &&
+	   ! grep -q -a '^suite: ' "$log" &&
+	   { scripts/vm/splat-check.sh "$log" 2> /dev/null ||
+	     scripts/vm/splat-check.sh --only-stuck-cpu "$log"; }; then
+		# L1 wedged (vm-run.sh: a soft lockup, or no heartbeat) and nothing
+		# else went wrong: no warning, oops, lockdep or refcount report.  Seen
+		# in TCG's cross-modifying code (testing.rst, "Wedged L1"): rerun the
+		# unfinished tests once in a fresh L1, and say so loudly.  A second
+		# wedge, or any other splat, fails the run.
+		rest=$(unfinished_tests "$log")
+		echo "# WARNING: L1 ($vm_host) wedged ($(cat ".vm-out/$name/wedged")) during: ${rest%% *}"
+		scripts/vm/splat-check.sh "$log" 2>&1 | sed 's/^/# /' | head -n 90
+		echo "# its console is kept in .vm-out/$name-wedged/; rerunning in a fresh L1: $rest"
+		rm -rf ".vm-out/$name-wedged"
+		mv ".vm-out/$name" ".vm-out/$name-wedged"
+		# shellcheck disable=SC2086
+		suite_vm "$name" $rest
+		vm_rc=$?
+		tally "$log"
+	fi
+	vm_verdict "$name" $vm_rc
+
+	extra_vm isolation_intremap.sh intremap=off,caching-mode=on,snoop-control=on "$sfx"
+	extra_vm isolation_nosnoop.sh intremap=on,caching-mode=on,snoop-control=off "$sfx"
+}
+
+# have_modules HOST: both modules are built for HOST.
+have_modules() {
+	local d
+	d=$(vv_top=$top; . scripts/vm/hosts.sh; vv_host "$1" 2> /dev/null && echo "$vv_host_build")
+	[ -n "$d" ] && [ -f "$d/drivers/vhost-vfio/vhost_vfio.ko" ] &&
+		[ -f "$d/drivers/vhost-vfio/vhost_vfio_virtio_pci.ko" ]
+}
 
 # Tests that need another emulated IOMMU (TEST_PROGS_EXTRA of the selftests
-# Makefile), each in a small L1 of its own: functions 0 and 1 only.
+# Makefile), each in a small L1 of its own: functions 0 and 1 only.  Run
+# name: the test's, with SUFFIX ("-debian13") for another host.
 extra_vm() {
-	local t=$1 opts=$2 rc
-	echo "== vm-${t%.sh}"
-	scripts/vm-run.sh --quiet --name "${t%.sh}" --timeout 600 --nics 2 \
+	local t=$1 opts=$2 name=${1%.sh}$3 rc
+	echo "== vm-$name"
+	scripts/vm-run.sh --quiet --host "$vm_host" --name "$name" --timeout 600 --nics 2 \
 		--iommu-opts "$opts" -- selftests/vhost-vfio/run_suite.sh "$t"
 	rc=$?
-	tally ".vm-out/${t%.sh}/console.log"
-	vm_verdict "${t%.sh}" $rc
+	tally ".vm-out/$name/console.log"
+	vm_verdict "$name" $rc
 }
-extra_vm isolation_intremap.sh intremap=off,caching-mode=on,snoop-control=on
-extra_vm isolation_nosnoop.sh intremap=on,caching-mode=on,snoop-control=off
+
+# mixed_vm HOST L2: on HOST, the tests that boot nested guests, with the
+# other host's kernel as L2 (a 6.12 guest on the 6.1 host and the other
+# way round), in the suite's VM shape.  Run name mixed-HOST-l2-L2.
+MIXED_TESTS="l2_probe.sh datapath_l2.sh nested_baseline.sh unplug_l2.sh"
+mixed_vm() {
+	local name=mixed-$1-l2-$2 rc
+	vm_host=$1 vm_l2=$2
+	echo "== vm-$name"
+	if ! have_modules "$vm_host"; then
+		echo "not ok - vm-$name (no modules built for $vm_host; see the build step)"
+		failed=$((failed + 1))
+		return
+	fi
+	# shellcheck disable=SC2086
+	suite_vm "$name" $MIXED_TESTS
+	rc=$?
+	tally ".vm-out/$name/console.log"
+	vm_verdict "$name" $rc
+}
+
+host_suite debian12 suite
+host_suite debian13 suite-debian13
+mixed_vm debian12 debian13
+mixed_vm debian13 debian12
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -14,12 +14,16 @@
 #             pciutils uuid-runtime mdevctl python3
 #   packaging: dkms, libvirt-clients (virt-xml-validate for the example),
 #             python3-docutils (Documentation/*.rst must parse cleanly)
+#   Debian 13 host: debootstrap (scripts/vm/debian13-root.sh builds that
+#             host's root, with its own kernel, QEMU and compiler, outside
+#             the work tree; `make check` and `make demo HOST=debian13` run
+#             it, not this script)
 set -euo pipefail
 
 PKGS="build-essential gcc make kmod sparse linux-image-amd64 linux-headers-amd64
       linux-source-6.1 qemu-system-x86 busybox-static cpio iproute2
       iputils-ping pciutils uuid-runtime mdevctl xz-utils dkms python3
-      libvirt-clients python3-docutils inotify-tools dwarves"
+      libvirt-clients python3-docutils inotify-tools dwarves debootstrap"
 SRC=/usr/src/linux-source-6.1
 
 missing=""

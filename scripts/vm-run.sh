@@ -3,23 +3,36 @@
 #
 # Boot the hypervisor-host VM (L1) under TCG with the Debian kernel we build
 # against, run one command inside it, and bring back its output and status.
+# Two host generations: Debian 12 (the build machine's own /) and Debian 13
+# (the root of scripts/vm/debian13-root.sh); see scripts/vm/hosts.sh.
 set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
 usage: scripts/vm-run.sh [options] [--] COMMAND...
 
-Boots L1: q35 + emulated intel-iommu, the build host's / as a read-only 9p
-root with a tmpfs overlay, and virtio-net-pci functions (disable-legacy=on,
-iommu_platform=on) on one QEMU hub at 0000:00:10.0, 0000:00:11.0, ...
+Boots L1: q35 + emulated intel-iommu, the host's root file system as a
+read-only 9p root with a tmpfs overlay (the build machine's / for the Debian
+12 host; for Debian 13 its root, with the project tree shared at the same
+path), and virtio-net-pci functions (disable-legacy=on, iommu_platform=on)
+on one QEMU hub at 0000:00:10.0, 0000:00:11.0, ...
 COMMAND runs as root in L1 with the project as working directory; the
 environment has VV_NICS (the functions' BDFs, in order), VV_NIC_IDS (their
 QEMU device ids, vf0 vf1 ...), VV_OUT (a writable directory shared with the
-build host), VV_PROJECT, VV_KVER and, when inotifywait is installed,
-VV_HOST_REQ: a directory where L1 asks the host to act on the functions
-(scripts/vm/host-request.sh, e.g. pull a function's cable).
+build host), VV_PROJECT, VV_HOST, VV_KVER (L1's kernel), VV_KO_DIR and
+VV_BIN (the modules and test binaries built for L1's kernel), VV_L2_KVER
+and VV_L2_KERNEL (the nested guests' kernel) and, when inotifywait is
+installed, VV_HOST_REQ: a directory where L1 asks the host to act on the
+functions (scripts/vm/host-request.sh, e.g. pull a function's cable).
 
 options:
+  --host NAME         L1's generation: debian12 (default; Linux 6.1, QEMU
+                      7.2, modules built in the tree) or debian13 (Linux
+                      6.12, QEMU 10, modules built in .vm-out/build-debian13
+                      by scripts/vm/host-build.sh); env VV_HOST
+  --l2 NAME           the nested guests' kernel, that of host NAME (default:
+                      L1's own), e.g. --host debian13 --l2 debian12 for a
+                      6.1 guest on the 6.12 host; env VV_L2
   --nics N            number of virtio-net functions (default 2)
   --nic-opts I:OPTS   extra -device properties for function I (0-based),
                       e.g. --nic-opts 0:mq=on,vectors=6 --nic-opts 1:packed=on
@@ -54,6 +67,7 @@ USAGE
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 nics=2 mem=4G timeout=900 name=run quiet=0 tcg_thread=${VV_TCG_THREAD:-multi}
+host=${VV_HOST:-debian12} l2=${VV_L2:-}
 iommu_opts=intremap=on,caching-mode=on,device-iotlb=on,snoop-control=on
 declare -A nic_opts=() mq_pairs=() rp_nic=()
 while [ $# -gt 0 ]; do
@@ -67,6 +81,8 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2;;
 	--name) name=$2; shift 2;;
 	--quiet) quiet=1; shift;;
+	--host) host=$2; shift 2;;
+	--l2) l2=$2; shift 2;;
 	-h|--help) usage; exit 0;;
 	--) shift; break;;
 	-*) echo "vm-run: unknown option $1" >&2; usage >&2; exit 2;;
@@ -75,17 +91,32 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
 
-kver=${KVER:-$("$top/scripts/kver.sh")}
-kernel=/boot/vmlinuz-$kver
-[ -r "$kernel" ] || { echo "vm-run: $kernel missing (run 'make deps')" >&2; exit 2; }
+vv_top=$top
+# shellcheck source=scripts/vm/hosts.sh
+. "$top/scripts/vm/hosts.sh"
+l2=${l2:-$host}
+# The nested guests' kernel and initramfs (both in .vm-out, where L1 of
+# either host sees them).
+vv_host "$l2" || exit 2
+l2_kver=$vv_host_kver
+"$top/scripts/vm/l2-initramfs.sh" --host "$l2" > /dev/null
+vv_host "$host" || exit 2
+kver=$vv_host_kver kernel=$vv_host_kernel root=$vv_host_root build=$vv_host_build
 
 out=$top/.vm-out/$name
 rm -rf "$out"
 mkdir -p "$out"
 initrd=$top/.vm-out/l1-initramfs-$kver.cpio.gz
-if [ ! -f "$initrd" ] || [ "$initrd" -ot "$top/scripts/vm/l1-init" ]; then
-	"$top/scripts/vm/mkinitramfs.sh" "$kver" "$initrd" "$top/scripts/vm/l1-init" \
-		virtio_pci 9pnet_virtio 9p overlay
+if [ ! -f "$initrd" ] || [ "$initrd" -ot "$top/scripts/vm/l1-init" ] ||
+   [ "$initrd" -ot "$kernel" ]; then
+	"$top/scripts/vm/mkinitramfs.sh" --root "$root" "$kver" "$initrd" \
+		"$top/scripts/vm/l1-init" virtio_pci 9pnet_virtio 9p overlay
+fi
+# A root other than the build machine's does not hold the project: it is
+# shared on its own and laid at the same path (scripts/vm/l1-init).
+share_args=()
+if [ "$root" != / ]; then
+	share_args=(-virtfs "local,path=$top,mount_tag=project,security_model=none,readonly=on,multidevs=remap")
 fi
 
 bdfs="" ids=""
@@ -133,7 +164,12 @@ mkdir -p "$out/host-req"
 	echo "export VV_NICS='${bdfs# }'"
 	echo "export VV_OUT='$out'"
 	echo "export VV_PROJECT='$top'"
+	echo "export VV_HOST='$host'"
 	echo "export VV_KVER='$kver'"
+	echo "export VV_KO_DIR='$build/drivers/vhost-vfio'"
+	echo "export VV_BIN='$build/selftests/vhost-vfio/bin'"
+	echo "export VV_L2_KVER='$l2_kver'"
+	echo "export VV_L2_KERNEL='$top/.vm-out/l2-vmlinuz-$l2_kver'"
 	echo "export VV_NIC_IDS='${ids# }'"
 	command -v inotifywait > /dev/null && echo "export VV_HOST_REQ='$out/host-req'"
 } > "$out/env"
@@ -142,6 +178,7 @@ echo >> "$out/cmd.sh"
 
 append="console=ttyS0 panic=-1 intel_iommu=on iommu=pt no_timer_check softlockup_all_cpu_backtrace=1"
 append="$append loglevel=5 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
+[ "$root" != / ] && append="$append vv.top=$top"
 
 qemu_pid="" req_pid=""
 # Runs under set -e at the end: a process that is already gone (the request
@@ -156,7 +193,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "vm-run: booting L1 ($kver, $nics functions) for: $*" >&2
+l2_note=
+[ "$l2_kver" = "$kver" ] || l2_note=", L2 $l2_kver"
+echo "vm-run: booting L1 ($host, $kver$l2_note, $nics functions) for: $*" >&2
 set +e
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	-M q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread" -cpu max -smp 2 -m "$mem" \
@@ -164,7 +203,8 @@ timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	-qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" \
 	-device "intel-iommu,$iommu_opts" \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	"${share_args[@]}" \
 	-virtfs local,path="$out",mount_tag=results,security_model=none,multidevs=remap \
 	"${nic_args[@]}" < /dev/null 2>&1 > >(tee "$out/console.log" |
 		if [ "$quiet" = 1 ]; then cat > /dev/null; else cat; fi) &

@@ -42,7 +42,7 @@ run_mode() {
 	cp "$VV_BIN/udp_bench" "$d/"
 	install -m 0755 "$VV_TMP/bench-l2.sh" "$d/test.sh"
 	(cd "$d" && printf 'test.sh\nudp_bench\n' | cpio -o -H newc --quiet | gzip -1) > "$d/x.gz"
-	cat "$VV_PROJECT/.vm-out/l2-initramfs-$VV_KVER.cpio.gz" "$d/x.gz" > "$d/l2.gz"
+	cat "$VV_PROJECT/.vm-out/l2-initramfs-$VV_L2_KVER.cpio.gz" "$d/x.gz" > "$d/l2.gz"
 
 	"$VV_BIN/tcp_sink" 5001 /dev/null 600 > "$d/tcp" &
 	"$VV_BIN/udp_bench" recv 5002 "$UDP_S" > "$d/udp64" &

@@ -36,7 +36,7 @@ L2
 chmod 0755 "$d/test.sh"
 cp "$VV_BIN/gapwatch" "$d/"
 (cd "$d" && printf 'test.sh\ngapwatch\n' | cpio -o -H newc --quiet | gzip -1) > "$d/x.gz"
-cat "$VV_PROJECT/.vm-out/l2-initramfs-$VV_KVER.cpio.gz" "$d/x.gz" > "$d/l2.gz"
+cat "$VV_PROJECT/.vm-out/l2-initramfs-$VV_L2_KVER.cpio.gz" "$d/x.gz" > "$d/l2.gz"
 
 # stall MODE MEM QEMU_DEVICE [UUID]
 stall() {

@@ -12,7 +12,7 @@ L2_IP=169.254.10.2
 say() { printf '\n\033[1m[demo]\033[0m %s\n' "$*"; }
 run() { printf '  $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/    /'; }
 
-say "L1, the hypervisor host, is up: kernel $(uname -r), $(ls /sys/kernel/iommu_groups | wc -l) IOMMU groups (intel-iommu)"
+say "L1, the hypervisor host, is up: Debian $(cat /etc/debian_version), kernel $(uname -r), QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'), $(ls /sys/kernel/iommu_groups | wc -l) IOMMU groups (intel-iommu)"
 say "loading vfio, mdev, kvm_amd and the two vhost-vfio modules"
 vv_load_modules
 modprobe virtio_net

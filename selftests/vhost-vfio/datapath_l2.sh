@@ -34,6 +34,20 @@ vv_all_vectors_on_irqfd() {
 	[ -n "$set" ] && [ -z "$(comm -23 <(echo "$set") <(echo "$conn"))" ]
 }
 
+# vv_kvm_registers_bypass: KVM in L1 registers an irq-bypass consumer for
+# each irqfd.  6.1 always does (kvm_arch_has_irq_bypass() is true); 6.12
+# only with APICv and IOMMU posted interrupts (enable_apicv &&
+# IRQ_POSTING_CAP), which TCG's SVM (no AVIC) and the emulated intel-iommu
+# do not offer, so on the Debian 13 host no producer of ours is ever
+# connected and interrupts go eventfd -> irqfd injection.
+vv_kvm_registers_bypass() {
+	local apicv
+	[ "$(printf '%s\n6.12\n' "$(uname -r)" | sort -V | head -n 1)" = 6.12 ] || return 0
+	apicv=$(cat /sys/module/kvm_amd/parameters/avic \
+		/sys/module/kvm_intel/parameters/enable_apicv 2> /dev/null | head -n 1)
+	[ "$apicv" = Y ] || [ "$apicv" = 1 ]
+}
+
 vv_plan 17
 vv_check "modules load, /dev/kvm exists" \
 	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
@@ -106,8 +120,13 @@ vv_check "irq-bypass producers registered while L2 ran (trace)" \
 	grep -q 'vhost_vfio_irq_set: .* with irq bypass (0)' "$trace"
 # KVM's irqfd on the same eventfd is the producer's consumer: each vector
 # with an eventfd was connected to one, so no interrupt went through QEMU.
-vv_check "every MSI-X vector L2 used was connected to a KVM irqfd (trace)" \
-	vv_all_vectors_on_irqfd "$trace"
+if vv_kvm_registers_bypass; then
+	vv_check "every MSI-X vector L2 used was connected to a KVM irqfd (trace)" \
+		vv_all_vectors_on_irqfd "$trace"
+else
+	vv_check "no vector connected to a KVM irqfd: $(uname -r) registers no irq-bypass consumer without APICv (trace)" \
+		bash -c "! grep -q 'connected to a KVM irqfd' '$trace'"
+fi
 vv_check "DMA mirror pinned guest memory while L2 ran (trace)" \
 	grep -q 'DMA mirror built (0): [1-9][0-9]* pages pinned' "$trace"
 vv_check "control path traced: status, FEATURES_OK, queue enable, reset" \

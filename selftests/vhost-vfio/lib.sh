@@ -4,8 +4,14 @@
 
 VV_PROJECT=${VV_PROJECT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VV_KVER=${VV_KVER:-$(uname -r)}
-VV_KO_DIR=$VV_PROJECT/drivers/vhost-vfio
-VV_BIN=$VV_PROJECT/selftests/vhost-vfio/bin
+# Built for L1's kernel: in the tree for the Debian 12 host, in a copy of it
+# for another (scripts/vm-run.sh --host sets these).
+VV_KO_DIR=${VV_KO_DIR:-$VV_PROJECT/drivers/vhost-vfio}
+VV_BIN=${VV_BIN:-$VV_PROJECT/selftests/vhost-vfio/bin}
+# The nested guests' kernel (vm-run.sh --l2): L1's own unless told.
+VV_L2_KVER=${VV_L2_KVER:-$VV_KVER}
+VV_L2_KERNEL=${VV_L2_KERNEL:-$VV_PROJECT/.vm-out/l2-vmlinuz-$VV_L2_KVER}
+[ -r "$VV_L2_KERNEL" ] || VV_L2_KERNEL=/boot/vmlinuz-$VV_L2_KVER
 VV_TMP=${VV_TMP:-/tmp/vv}
 mkdir -p "$VV_TMP"
 
@@ -81,7 +87,7 @@ vv_netdev_of() {
 # vv_l2_initrd OUT TEST_SCRIPT: the nested guest's initramfs with
 # TEST_SCRIPT appended as /test.sh (concatenated cpio archives).
 vv_l2_initrd() {
-	local out=$1 script=$2 base=$VV_PROJECT/.vm-out/l2-initramfs-$VV_KVER.cpio.gz
+	local out=$1 script=$2 base=$VV_PROJECT/.vm-out/l2-initramfs-$VV_L2_KVER.cpio.gz
 	local d
 	[ -f "$base" ] || { vv_log "missing $base (built by scripts/check.sh)"; return 1; }
 	d=$(mktemp -d)
@@ -101,7 +107,7 @@ vv_l2_qemu() {
 	timeout --kill-after=5 "$tmo" qemu-system-x86_64 -enable-kvm -cpu host \
 		-smp 1 -m "${VV_L2_MEM:-384M}" -display none -vga none -monitor none -no-reboot \
 		-serial "$serial" -net none \
-		-kernel "/boot/vmlinuz-$VV_KVER" -initrd "$initrd" \
+		-kernel "$VV_L2_KERNEL" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet no_timer_check noxsave" "$@" < /dev/null
 }
 
