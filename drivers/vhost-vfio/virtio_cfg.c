@@ -278,15 +278,21 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 				      vq->enabled);
 }
 
-/* Per-queue fields; queue_sel beyond num_queues reads as absent (size 0). */
+/*
+ * Per-queue fields; queue_sel beyond num_queues reads as absent: size 0 and
+ * no vector (as QEMU's virtio-pci answers).
+ */
 static int vv_queue_read(struct vhost_vfio_dev *vd, unsigned int off, u32 *val)
 {
 	struct vhost_vfio_vq *vq;
 	int q = vv_vf_queue(vd, vd->queue_sel);
 
 	*val = 0;
-	if (q < 0)
+	if (q < 0) {
+		if (off == VV_CC(queue_msix_vector))
+			*val = VIRTIO_MSI_NO_VECTOR;
 		return 0;
+	}
 	vq = &vd->vqs[vd->queue_sel];
 
 	switch (off) {
