@@ -92,7 +92,7 @@ vv_check "udhcpd serves $NET.0/24 on $A" dhcp_start
 own_mac=$(cat "/sys/bus/pci/devices/$B/"virtio*/net/*/address 2> /dev/null)
 vv_check "$B bound to vfio-pci" vv_bind "$B" vfio-pci
 vv_check "passthrough: iPXE got a DHCP lease" \
-	boot passthrough "vfio-pci,host=$B,romfile=$ROM"
+	boot passthrough "vfio-pci,host=$B,romfile=$ROM,bootindex=1"
 stop_l2
 vv_check "passthrough: udhcpd leased to $B's MAC ${own_mac:-?}" leased "${own_mac:-none}"
 
@@ -114,7 +114,7 @@ echo 1 > "$TRACING/events/vhost_vfio/vhost_vfio_features_ok/enable"
 echo 1 > "$TRACING/events/vhost_vfio/vhost_vfio_queue_enable/enable"
 echo 1 > "$TRACING/tracing_on"
 vv_kmsg_mark
-vv_check "mdev: iPXE got a DHCP lease" boot mdev "vfio-pci,sysfsdev=$M,romfile=$ROM"
+vv_check "mdev: iPXE got a DHCP lease" boot mdev "vfio-pci,sysfsdev=$M,romfile=$ROM,bootindex=1"
 stop_l2
 echo 0 > "$TRACING/tracing_on"
 grep -o 'vhost_vfio_[a-z_]*: .*' "$TRACING/trace" | sed 's/^/# trace: /' | head -n 30

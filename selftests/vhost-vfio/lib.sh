@@ -473,9 +473,9 @@ vv_wait_console() {
 }
 
 # vv_l2_firmware LOG TIMEOUT QEMU_DEVICE_ARGS...: start a nested guest with
-# no kernel, only SeaBIOS and the option ROMs of its devices, network boot
-# first, its console (SeaBIOS's serial console, which QEMU enables with
-# -nographic) in LOG; the QEMU pid is in vv_l2_pid.
+# no kernel, only SeaBIOS and the option ROMs of its devices (boot order as
+# their bootindex says), its console (SeaBIOS's serial console, which QEMU
+# enables with -nographic) in LOG; the QEMU pid is in vv_l2_pid.
 vv_l2_firmware() {
 	local log=$1 tmo=$2
 	shift 2
@@ -483,6 +483,6 @@ vv_l2_firmware() {
 	: > "$log"
 	timeout --kill-after=5 "$tmo" qemu-system-x86_64 -enable-kvm -cpu host \
 		-smp 1 -m 128M -nographic -vga none -monitor none -no-reboot \
-		-serial "file:$log" -net none -boot n "$@" < /dev/null > /dev/null 2>&1 &
+		-serial "file:$log" -net none "$@" < /dev/null > /dev/null 2>&1 &
 	vv_l2_pid=$!
 }
