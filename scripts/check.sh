@@ -60,7 +60,14 @@ step checkpatch make checkpatch
 step selftests-build make selftests
 step dkms-build scripts/dkms.sh check
 step docs scripts/check-docs.sh
-step libvirt-xml virt-xml-validate Documentation/examples/libvirt-domain.xml domain
+# Every example domain must parse against libvirt's schema.
+validate_domains() {
+	local f
+	for f in Documentation/examples/libvirt-*.xml; do
+		virt-xml-validate "$f" domain || return 1
+	done
+}
+step libvirt-xml validate_domains
 step l2-initramfs scripts/vm/l2-initramfs.sh
 
 # The Debian 13 host: its root (cached outside the tree; built on a fresh

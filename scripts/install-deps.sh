@@ -11,7 +11,8 @@
 #             the tree is built against
 #   style:    linux-source-6.1 (checkpatch.pl, kselftest_harness.h)
 #   test VM:  qemu-system-x86 busybox-static cpio kmod iproute2 iputils-ping
-#             pciutils uuid-runtime mdevctl python3
+#             pciutils uuid-runtime mdevctl python3, ipxe-qemu (the
+#             virtio-net boot ROM ipxe_l2.sh network-boots a guest with)
 #   packaging: dkms, libvirt-clients (virt-xml-validate for the example),
 #             python3-docutils (Documentation/*.rst must parse cleanly)
 #   Debian 13 host: debootstrap (scripts/vm/debian13-root.sh builds that
@@ -23,7 +24,8 @@ set -euo pipefail
 PKGS="build-essential gcc make kmod sparse linux-image-amd64 linux-headers-amd64
       linux-source-6.1 qemu-system-x86 busybox-static cpio iproute2
       iputils-ping pciutils uuid-runtime mdevctl xz-utils dkms python3
-      libvirt-clients python3-docutils inotify-tools dwarves debootstrap"
+      libvirt-clients python3-docutils inotify-tools dwarves debootstrap
+      ipxe-qemu"
 SRC=/usr/src/linux-source-6.1
 
 missing=""

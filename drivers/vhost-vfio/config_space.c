@@ -183,7 +183,14 @@ void vhost_vfio_config_reset(struct vhost_vfio_dev *vd)
 /*
  * VIRTIO_PCI_CAP_PCI_CFG: the guest selects bar/offset/length in the
  * capability and then accesses pci_cfg_data, which goes through the same
- * BAR dispatch as an MMIO access would.
+ * BAR dispatch as an MMIO access would, split into naturally aligned pieces
+ * the way vfio splits an unaligned access of the BAR itself (virtio 1.2,
+ * 4.1.4.9.1 asks the driver for an aligned offset; a device decoding byte
+ * enables would answer an unaligned one with exactly its bytes).
+ *
+ * pci_cfg_data is storage, as in QEMU's virtio-pci: a read stores the first
+ * cap.length bytes read and leaves the others, and nothing happens while
+ * the window is closed (length 0, e.g. a VMM reading all of config space).
  */
 static void vv_pcicfg_access(struct vhost_vfio_dev *vd, bool write)
 {
@@ -191,26 +198,29 @@ static void vv_pcicfg_access(struct vhost_vfio_dev *vd, bool write)
 	u32 off = vv_get32(vd, VV_PCICFG_OFFSET);
 	u32 len = vv_get32(vd, VV_PCICFG_LENGTH);
 	u8 *data = &vd->cfg[VV_PCICFG_DATA];
+	unsigned int done, piece;
+	u8 buf[4] = { };
 	int ret = -EINVAL;
 
-	/* No window set up yet (e.g. a VMM reading all of config space). */
-	if (!len) {
-		memset(data, 0, 4);
+	if (!len)
 		return;
-	}
-	if ((len == 1 || len == 2 || len == 4) && IS_ALIGNED(off, len) &&
-	    bar < PCI_STD_NUM_BARS) {
-		if (!write)
-			memset(data, 0, 4);
-		ret = vhost_vfio_bar_rw(vd, bar, off, data, len, write);
+	if ((len == 1 || len == 2 || len == 4) && bar < PCI_STD_NUM_BARS) {
+		if (write)
+			memcpy(buf, data, len);
+		for (done = 0, ret = 0; done < len && !ret; done += piece) {
+			piece = vv_piece_len(off + done, len - done);
+			ret = vhost_vfio_bar_rw(vd, bar, (u64)off + done,
+						buf + done, piece, write);
+		}
 	}
 	if (ret) {
 		dev_warn_ratelimited(vv_dev(vd),
 				     "PCI_CFG window access to bar %u offset 0x%x length %u rejected\n",
 				     bar, off, len);
-		if (!write)
-			memset(data, 0, 4);
+		return;
 	}
+	if (!write)
+		memcpy(data, buf, len);
 }
 
 /**

@@ -141,16 +141,8 @@ static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 
 	/* Split like a PCI bus would: naturally aligned 4/2/1 byte pieces. */
 	while (done < count) {
-		size_t left = count - done;
-		unsigned int len;
+		unsigned int len = vv_piece_len(off, count - done);
 		u8 tmp[4];
-
-		if (left >= 4 && IS_ALIGNED(off, 4))
-			len = 4;
-		else if (left >= 2 && IS_ALIGNED(off, 2))
-			len = 2;
-		else
-			len = 1;
 
 		if (write) {
 			if (copy_from_user(tmp, ubuf + done, len)) {

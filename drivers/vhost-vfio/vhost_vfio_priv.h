@@ -35,6 +35,20 @@
 
 #define VV_CFG_SIZE		256
 
+/*
+ * Length of the next piece of an access of @left bytes at @off: naturally
+ * aligned 4, 2 or 1 bytes, the way vfio-pci splits a region access and a
+ * PCI bus splits an unaligned one.
+ */
+static inline unsigned int vv_piece_len(u64 off, u64 left)
+{
+	if (left >= 4 && IS_ALIGNED(off, 4))
+		return 4;
+	if (left >= 2 && IS_ALIGNED(off, 2))
+		return 2;
+	return 1;
+}
+
 /* vfio-pci's region encoding in the device fd offset. */
 #define VV_OFFSET_SHIFT		40
 #define VV_OFFSET_TO_INDEX(off)	((off) >> VV_OFFSET_SHIFT)
@@ -139,10 +153,17 @@ struct vhost_vfio_vf {
 	bool dma_unsafe;
 };
 
-/* Emulated per-queue state of a guest-visible virtqueue. */
+/*
+ * Emulated per-queue state of a guest-visible virtqueue.  @size_latch and
+ * @vector_latch hold what the guest last wrote to queue_size and
+ * queue_msix_vector (the fields read back what the VF holds): a write
+ * narrower than the field merges into them (virtio_cfg.c).
+ */
 struct vhost_vfio_vq {
 	u16 size;
 	u16 vector;
+	u16 size_latch;
+	u16 vector_latch;
 	bool enabled;
 	u64 desc;
 	u64 avail;
@@ -305,6 +326,7 @@ struct vhost_vfio_mirror {
  * @negotiated: @guest_features once FEATURES_OK was accepted, else 0
  * @queue_sel: queue_select
  * @config_vector: config_msix_vector as the VF holds it
+ * @config_vector_latch: config_msix_vector as the guest last wrote it
  * @vqs: guest-visible virtqueues
  * @domain: IOMMU domain the VF is attached to while open
  * @counters: trapped access counters
@@ -350,6 +372,7 @@ struct vhost_vfio_dev {
 	u64 negotiated;
 	u16 queue_sel;
 	u16 config_vector;
+	u16 config_vector_latch;
 	struct vhost_vfio_vq *vqs;
 	struct iommu_domain *domain;
 	struct vhost_vfio_counters counters;

@@ -90,13 +90,16 @@ void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd)
 	vd->driver_ok_pending = false;
 	vd->needs_reset = false;
 	vhost_vfio_mirror_set_live(vd, false);
+	vd->config_vector_latch = VIRTIO_MSI_NO_VECTOR;
 	for (i = 0; i < vd->num_queues; i++) {
 		struct vhost_vfio_vq *vq = &vd->vqs[i];
 
 		memset(vq, 0, sizeof(*vq));
 		q = vv_vf_queue(vd, i);
 		vq->size = q < 0 ? 0 : vd->vf->queue_max[q];
+		vq->size_latch = vq->size;
 		vq->vector = VIRTIO_MSI_NO_VECTOR;
+		vq->vector_latch = VIRTIO_MSI_NO_VECTOR;
 	}
 }
 
@@ -159,8 +162,10 @@ static void vv_ctrl_queue_rebase(struct vhost_vfio_dev *vd)
 	if (gq >= vd->num_queues)
 		return;
 	q = vv_vf_queue(vd, gq);
-	if (q >= 0 && q != gq)
+	if (q >= 0 && q != gq) {
 		vd->vqs[gq].size = vd->vf->queue_max[q];
+		vd->vqs[gq].size_latch = vd->vqs[gq].size;
+	}
 }
 
 static void vv_features_ok(struct vhost_vfio_dev *vd, u8 *status)
@@ -429,15 +434,21 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 				      vq->enabled);
 }
 
-/* Per-queue fields; queue_sel beyond num_queues reads as absent (size 0). */
+/*
+ * Per-queue fields; queue_sel beyond num_queues reads as absent: size 0 and
+ * no vector (as QEMU's virtio-pci answers).
+ */
 static int vv_queue_read(struct vhost_vfio_dev *vd, unsigned int off, u32 *val)
 {
 	struct vhost_vfio_vq *vq;
 	int q = vv_vf_queue(vd, vd->queue_sel);
 
 	*val = 0;
-	if (q < 0)
+	if (q < 0) {
+		if (off == VV_CC(queue_msix_vector))
+			*val = VIRTIO_MSI_NO_VECTOR;
 		return 0;
+	}
 	vq = &vd->vqs[vd->queue_sel];
 
 	switch (off) {
@@ -526,11 +537,13 @@ static void vv_queue_write(struct vhost_vfio_dev *vd, unsigned int off, u32 val)
 
 	switch (off) {
 	case VV_CC(queue_size):
+		vq->size_latch = val;
 		if (!vv_queue_size_valid(vd, q, val))
 			break;
 		vq->size = vf->ops->queue_set_size(vf->be, q, val);
 		break;
 	case VV_CC(queue_msix_vector):
+		vq->vector_latch = val;
 		vq->vector = vf->ops->queue_set_vector(vf->be, q,
 						       vv_vector(vd, val));
 		break;
@@ -650,6 +663,7 @@ static void vv_common_write(struct vhost_vfio_dev *vd, unsigned int off,
 			vd->bad_features = true;
 		break;
 	case VV_CC(msix_config):
+		vd->config_vector_latch = val;
 		vd->config_vector = vf->ops->set_config_vector(vf->be,
 							       vv_vector(vd, val));
 		break;
@@ -670,23 +684,87 @@ static void vv_common_write(struct vhost_vfio_dev *vd, unsigned int off,
 	}
 }
 
+/*
+ * Field of the common configuration holding byte @off: its start in *@start
+ * and its width, or 0 for a reserved byte.  Fields are naturally aligned,
+ * so the start is @off rounded down to the first width that names a field.
+ */
+static unsigned int vv_common_field(unsigned int off, unsigned int *start)
+{
+	unsigned int w, width;
+
+	for (w = 1; w <= 4; w *= 2) {
+		*start = round_down(off, w);
+		width = vv_common_width(*start);
+		if (width == w)
+			return width;
+	}
+	return 0;
+}
+
+/*
+ * The value a write narrower than the field merges into: what the guest
+ * last wrote where the field reads back something else (a refused vector
+ * or size), so that a write split into bytes lands whole in either order;
+ * what the field reads otherwise.
+ */
+static u32 vv_common_latch(struct vhost_vfio_dev *vd, unsigned int off)
+{
+	struct vhost_vfio_vq *vq = NULL;
+
+	if (vv_vf_queue(vd, vd->queue_sel) >= 0)
+		vq = &vd->vqs[vd->queue_sel];
+	switch (off) {
+	case VV_CC(msix_config):
+		return vd->config_vector_latch;
+	case VV_CC(queue_size):
+		return vq ? vq->size_latch : 0;
+	case VV_CC(queue_msix_vector):
+		return vq ? vq->vector_latch : VIRTIO_MSI_NO_VECTOR;
+	default:
+		return vv_common_read(vd, off);
+	}
+}
+
+/*
+ * Any width at any offset, as a device decoding byte enables answers it
+ * (Documentation/design.rst, "Access widths"): a read returns the bytes of
+ * every field it covers, reserved bytes read 0 (no common config field has
+ * a read side effect); a write hands each field it covers whole to the
+ * field's write, merging a partly covered field's other bytes from
+ * vv_common_latch(), so a write split into narrower pieces, in any order,
+ * ends with the value the whole write would have left.
+ */
 static void vv_common_rw(struct vhost_vfio_dev *vd, unsigned int off,
 			 u8 *buf, unsigned int len, bool write)
 {
-	unsigned int width = vv_common_width(off);
+	unsigned int end = off + len, pos, start, width, lo, hi;
+	u8 field[4];
 
-	if (!width || width != len) {
-		if (width)
-			dev_warn_ratelimited(vv_dev(vd),
-					     "common config offset 0x%x: %u-byte %s of a %u-byte field ignored\n",
-					     off, len, write ? "write" : "read",
-					     width);
-		return;	/* reads stay 0 */
+	for (pos = off; pos < end; pos = hi) {
+		width = vv_common_field(pos, &start);
+		if (!width) {
+			hi = pos + 1;
+			if (!write)
+				buf[pos - off] = 0;
+			continue;
+		}
+		lo = max(start, off);
+		hi = min(start + width, end);
+		if (write) {
+			if (lo == start && hi == start + width) {
+				vv_common_write(vd, start,
+						vv_le_get(buf + lo - off, width));
+				continue;
+			}
+			vv_le_put(field, vv_common_latch(vd, start), width);
+			memcpy(field + lo - start, buf + lo - off, hi - lo);
+			vv_common_write(vd, start, vv_le_get(field, width));
+		} else {
+			vv_le_put(field, vv_common_read(vd, start), width);
+			memcpy(buf + lo - off, field + lo - start, hi - lo);
+		}
 	}
-	if (write)
-		vv_common_write(vd, off, vv_le_get(buf, len));
-	else
-		vv_le_put(buf, vv_common_read(vd, off), len);
 }
 
 /*
@@ -750,8 +828,12 @@ static int vv_bar0_rw(struct vhost_vfio_dev *vd, u64 off, u8 *buf,
 	if (off < VV_ISR_OFF) {
 		vv_common_rw(vd, off, buf, len, write);
 	} else if (off < VV_DEVICE_OFF) {
-		/* Reading the ISR clears it in the VF, as it would natively. */
-		if (off == VV_ISR_OFF && len == 1 && !write)
+		/*
+		 * Reading the ISR clears it in the VF, as it would natively:
+		 * a read of any width covering its byte does that once, the
+		 * rest of the structure is reserved (reads 0, no side effect).
+		 */
+		if (off == VV_ISR_OFF && !write)
 			buf[0] = vf->ops->isr_read(vf->be);
 	} else if (off < VV_DEVICE_OFF + VV_STRUCT_LEN) {
 		vv_device_rw(vd, off - VV_DEVICE_OFF, buf, len, write);

@@ -37,7 +37,7 @@ PKGS_BUILD="linux-image-amd64 linux-headers-amd64 gcc make libc6-dev dwarves
 # from scripts/install-deps.sh).
 PKGS_L1="qemu-system-x86 kmod iproute2 iputils-ping pciutils uuid-runtime
 	mdevctl busybox-static cpio xz-utils gzip procps python3 inotify-tools
-	hostname util-linux"
+	hostname util-linux ipxe-qemu"
 
 stamp_text() {
 	printf 'suite %s\nrecipe %s\nbuild %s\nl1 %s\n' "$SUITE" "$RECIPE" \

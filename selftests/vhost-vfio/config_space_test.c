@@ -498,10 +498,16 @@ TEST_F(cfg, pci_cfg_window)
 	vmm_cfg_write16(v, data, 1);
 	ASSERT_EQ(1, vmm_vio_read(v, VIRTIO_PCI_COMMON_Q_SELECT, 2));
 
-	/* A window outside the BAR reads 0. */
+	/*
+	 * A window outside the BAR moves nothing: pci_cfg_data keeps what it
+	 * held (storage, as in QEMU's virtio-pci) and no register changes.
+	 */
 	vmm_cfg_write32(v, pos + VIRTIO_PCI_CAP_OFFSET,
 			vmm_region_size(v, v->common.bar));
-	ASSERT_EQ(0, vmm_cfg_read16(v, data));
+	ASSERT_EQ(1, vmm_cfg_read16(v, data));
+	vmm_cfg_write16(v, data, 2);
+	ASSERT_EQ(2, vmm_cfg_read16(v, data));
+	ASSERT_EQ(1, vmm_vio_read(v, VIRTIO_PCI_COMMON_Q_SELECT, 2));
 	ASSERT_EQ(0, v->err);
 }
 

@@ -48,6 +48,9 @@
 #include "vmm.h"
 #include "vmm_kvm.h"
 
+/* The ISR's queue interrupt bit (virtio 1.2, 4.1.4.5); not in uapi. */
+#define ISR_QUEUE	0x1
+
 #define GUEST_GPA	BIT_ULL(32)
 #define GUEST_SIZE	(16ULL << 20)
 #define GUEST_PAGES	(GUEST_SIZE / VMM_PAGE)
@@ -622,6 +625,21 @@ TEST_F_TIMEOUT(dp, frames_both_ways, 120)
 	traffic(_metadata, self, 1, 0);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
+		struct vmm *v = &n->vmm;
+		u32 isr;
+
+		/*
+		 * Used buffers set the VF's ISR queue bit (virtio-pci does so
+		 * with MSI-X too).  A read of any width covering the ISR
+		 * byte returns it, with 0 in the reserved bytes, and clears
+		 * it, as the 1-byte read a driver makes does.
+		 */
+		isr = vmm_bar_read(v, v->isr.bar, v->isr.offset, 4);
+		EXPECT_EQ(ISR_QUEUE, isr & ~VIRTIO_PCI_ISR_CONFIG)
+			TH_LOG("%s: 4-byte ISR read 0x%08x", n->bdf, isr);
+		EXPECT_EQ(0, vmm_bar_read(v, v->isr.bar, v->isr.offset, 1) &
+			  ISR_QUEUE);
+		EXPECT_EQ(0, v->err);
 
 		/*
 		 * A tx completion's interrupt may come after its used index

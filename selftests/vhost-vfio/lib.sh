@@ -469,3 +469,36 @@ vv_run_l2_watched() {
 	rm -f "$mon"
 	grep -q '^L2-TEST-EXIT=0' "$log"
 }
+
+# --- boot firmware in a nested guest ---
+
+# vv_wait_console LOG TIMEOUT PID PATTERN: wait until LOG (a guest's serial
+# console, written as it runs) has a line matching the extended regexp
+# PATTERN; fail when TIMEOUT seconds pass or process PID exits first.
+vv_wait_console() {
+	local log=$1 end=$((SECONDS + $2)) pid=$3 pat=$4
+	until grep -a -q -E -- "$pat" "$log" 2> /dev/null; do
+		if [ "$SECONDS" -ge "$end" ] || ! kill -0 "$pid" 2> /dev/null; then
+			grep -a -q -E -- "$pat" "$log" 2> /dev/null
+			return
+		fi
+		# Woken by the console's next line; the bound notices an exit.
+		inotifywait -q -t 5 -e modify "$log" > /dev/null 2>&1
+		[ $? = 1 ] && sleep 1	# no inotify: poll
+	done
+}
+
+# vv_l2_firmware LOG TIMEOUT QEMU_DEVICE_ARGS...: start a nested guest with
+# no kernel, only SeaBIOS and the option ROMs of its devices (boot order as
+# their bootindex says), its console (SeaBIOS's serial console, which QEMU
+# enables with -nographic) in LOG; the QEMU pid is in vv_l2_pid.
+vv_l2_firmware() {
+	local log=$1 tmo=$2
+	shift 2
+	rm -f "$log"
+	: > "$log"
+	timeout --kill-after=5 "$tmo" qemu-system-x86_64 -enable-kvm -cpu host \
+		-smp 1 -m 128M -nographic -vga none -monitor none -no-reboot \
+		-serial "file:$log" -net none "$@" < /dev/null > /dev/null 2>&1 &
+	vv_l2_pid=$!
+}

@@ -37,14 +37,18 @@ static int vmm_get_region_info(struct vmm *vmm, unsigned int index)
 	return 0;
 }
 
-static int vmm_group_of(const char *uuid)
+/* IOMMU group of an mdev (UUID) or of a PCI function (BDF). */
+static int vmm_group_of(const char *name)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
 	char *end;
 	long grp;
 
-	snprintf(path, sizeof(path), VMM_MDEV_DEVICES "/%s/iommu_group", uuid);
+	snprintf(path, sizeof(path), VMM_MDEV_DEVICES "/%s/iommu_group", name);
+	if (access(path, F_OK))
+		snprintf(path, sizeof(path), VMM_PCI_DEVICES "/%s/iommu_group",
+			 name);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
@@ -119,6 +123,11 @@ int vmm_device_open(struct vmm *vmm)
 		return -ENODEV;
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
 		ret = vmm_get_region_info(vmm, i);
+		/* vfio-pci's answer for a function that is not VGA. */
+		if (ret == -EINVAL && i == VFIO_PCI_VGA_REGION_INDEX) {
+			memset(&vmm->region[i], 0, sizeof(vmm->region[i]));
+			ret = 0;
+		}
 		if (ret)
 			return ret;
 	}
@@ -128,7 +137,9 @@ int vmm_device_open(struct vmm *vmm)
 /**
  * vmm_open - open an mdev the way QEMU's vfio-pci does
  * @vmm: state to fill
- * @uuid: the mdev's UUID
+ * @uuid: the mdev's UUID, or the address (BDF) of a PCI function bound to
+ *	vfio-pci: the same regions through vfio-pci passthrough, for
+ *	comparisons with the function itself
  *
  * Return: 0, or a negative errno with everything closed again.
  */

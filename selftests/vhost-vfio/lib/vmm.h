@@ -56,7 +56,7 @@ struct vmm_vcap {
  * @container: /dev/vfio/vfio
  * @group: /dev/vfio/<group>
  * @device: the device fd
- * @uuid: the mdev's UUID
+ * @uuid: the mdev's UUID (or a vfio-pci function's BDF, see vmm_open())
  * @info: VFIO_DEVICE_GET_INFO
  * @region: VFIO_DEVICE_GET_REGION_INFO of every vfio-pci region
  * @common: virtio common configuration, once located
