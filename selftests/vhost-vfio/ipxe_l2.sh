@@ -13,7 +13,14 @@
 
 set -u
 read -r A B _ <<< "$VV_NICS"
-ROM=${VV_IPXE_ROM:-/usr/lib/ipxe/qemu/pxe-virtio.rom}
+# Debian 12's ipxe-qemu installs it under /usr/lib/ipxe/qemu, Debian 13's
+# under /usr/share/qemu (QEMU's own firmware directory).
+ROM=${VV_IPXE_ROM:-}
+if [ -z "$ROM" ]; then
+	for ROM in /usr/lib/ipxe/qemu/pxe-virtio.rom /usr/share/qemu/pxe-virtio.rom; do
+		[ -r "$ROM" ] && break
+	done
+fi
 NET=10.0.77
 MAC=52:54:00:ab:cd:01
 WAIT=${VV_IPXE_WAIT:-180}
