@@ -200,7 +200,9 @@ extra_vm() {
 # mixed_vm HOST L2: on HOST, the tests that boot nested guests, with the
 # other host's kernel as L2 (a 6.12 guest on the 6.1 host and the other
 # way round), in the suite's VM shape.  Run name mixed-HOST-l2-L2.
-MIXED_TESTS="l2_probe.sh datapath_l2.sh nested_baseline.sh unplug_l2.sh"
+# Through the mdev only: passthrough (nested_baseline.sh) is not ours to
+# test across kernels, and it timed out once in a loaded mixed run.
+MIXED_TESTS="l2_probe.sh datapath_l2.sh unplug_l2.sh"
 mixed_vm() {
 	local name=mixed-$1-l2-$2 rc
 	vm_host=$1 vm_l2=$2
