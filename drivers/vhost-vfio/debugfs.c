@@ -14,13 +14,17 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses, reserved;
-	u64 refills;
+	u64 refills, extends, grown, gaps, polls;
 	const char *state;
 	int result;
 
 	mutex_lock(&m->lock);
 	refills = m->refills;
+	extends = m->extends;
+	grown = m->grown_pages;
+	gaps = m->gap_pages;
 	spin_lock(&m->state_lock);
+	polls = m->polls;
 	result = m->result;
 	state = m->building ? "building" : m->queued ? "queued" : "idle";
 	spin_unlock(&m->state_lock);
@@ -35,6 +39,10 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "mirror_builds: %llu\n", builds);
 	seq_printf(s, "mirror_reuses: %llu\n", reuses);
 	seq_printf(s, "mirror_refills: %llu\n", refills);
+	seq_printf(s, "mirror_extends: %llu\n", extends);
+	seq_printf(s, "mirror_grown_pages: %llu\n", grown);
+	seq_printf(s, "mirror_gap_pages: %llu\n", gaps);
+	seq_printf(s, "mirror_polls: %llu\n", polls);
 	seq_printf(s, "mirror_state: %s\n", state);
 	seq_printf(s, "mirror_result: %d\n", result);
 	seq_printf(s, "mirror_build_ns: %llu\n", ns);

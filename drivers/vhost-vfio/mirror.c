@@ -6,25 +6,30 @@
  * our own IOMMU domain, which must map exactly what the VMM DMA-mapped into
  * the VFIO container (IOVA = GPA), and nothing else.
  *
- * In 6.1 an emulated-IOMMU device learns of unmaps (dma_unmap) but not of
- * maps.  The candidates therefore come from the KVM memslots of the VM the
- * VMM associated with our group (vdev->kvm), and VFIO decides: each page is
- * pinned with vfio_pin_pages(), which fails for IOVA the container does not
- * map (or maps read-only) and charges RLIMIT_MEMLOCK.  What pinned is
- * mapped into our domain in physically contiguous runs, so the IOMMU core
- * can use large pages.
+ * Neither 6.1's type1 nor 6.12's iommufd tells an emulated-IOMMU device
+ * about maps, only about unmaps (dma_unmap).  So the candidates come from
+ * the KVM memslots of the VM the VMM associated with our group
+ * (vdev->kvm), and VFIO decides: each page is pinned with vfio_pin_pages(),
+ * which fails for IOVA the container does not map (or maps read-only) and
+ * charges RLIMIT_MEMLOCK.  The container is the source of truth, the
+ * memslots only say where to look.  What pinned is mapped into our domain
+ * in physically contiguous runs, so the IOMMU core can use large pages;
+ * the runs sit in an interval tree by IOVA, as type1 keeps its dma_list.
  *
- * The mirror is built off the guest's vCPUs, by a worker (@work): first
- * right after open, ahead of the guest's DRIVER_OK, then again whenever a DRIVER_OK
- * finds it out of date (memslots changed, or the VMM unmapped something),
- * and in the background after a DRIVER_OK to retry the pages VFIO refused
- * before (the VMM may have mapped them since).  A DRIVER_OK that finds the
- * mirror current goes straight to the VF; one that does not is deferred:
- * the guest reads DRIVER_OK back at once, the VF gets it when the worker
- * is done, and one notify per enabled queue is replayed then, so no kick
- * the VF could not take yet is lost (virtio_cfg.c).
- * dma_unmap removes the range from the domain and unpins it before
- * returning, as type1 requires.
+ * The mirror only grows by passes of a worker (@work) and only shrinks by
+ * dma_unmap and close.  A pass pins, for every memslot, the pages that are
+ * in no run yet: the first one, queued at the VMM's first access after
+ * open, pins all of guest RAM ahead of the guest's DRIVER_OK; later ones
+ * pin what is new (memory hot-add, a range the VMM mapped again) or was
+ * refused before (the gaps).  A DRIVER_OK that finds the mirror current
+ * goes straight to the VF; one that does not is deferred: the guest reads
+ * DRIVER_OK back at once, the VF gets it when the pass is done, and one
+ * notify per enabled queue is replayed then, so no kick the VF could not
+ * take yet is lost (virtio_cfg.c).  While the VF runs, a timer (@poll)
+ * watches the memslot generation and queues a pass when it moves, and
+ * retries the gaps with a backoff (guest RAM mapped into a memslot that
+ * already existed: virtio-mem).  dma_unmap removes the range from the
+ * domain and unpins it before returning, as type1 requires.
  *
  * What may be mapped: never IOVA in the VF's reserved regions or outside
  * the domain's aperture (isolation.c collects them at open), as type1 never
@@ -41,10 +46,12 @@
  * after the dma_unmap finished.  The run being accumulated is kept in the
  * mirror too, so dma_unmap can cut it like any other.
  */
+#include <linux/interval_tree_generic.h>
 #include <linux/iommu.h>
 #include <linux/kthread.h>
 #include <linux/kvm_host.h>
 #include <linux/memcontrol.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
@@ -54,13 +61,32 @@
 #include "vhost_vfio_priv.h"
 #include "trace.h"
 
+static unsigned int mirror_poll_ms = 20;
+module_param(mirror_poll_ms, uint, 0644);
+MODULE_PARM_DESC(mirror_poll_ms,
+		 "While a VF runs, how often (ms) to look for guest memory the VMM added (0: never)");
+
+/* Gaps are retried after 1, 2, 4, ... up to this many quiet polls. */
+#define VV_GAP_BACKOFF_MAX	256
+
 /* A pinned, IOVA- and physically contiguous range mapped in the domain. */
 struct vhost_vfio_run {
-	struct list_head node;
-	u64 iova;
+	struct rb_node rb;
+	u64 start;		/* first IOVA */
+	u64 last;		/* last IOVA, inclusive */
+	u64 subtree_last;
 	phys_addr_t pa;
-	u64 npages;
 };
+
+#define VV_RUN_START(r)	((r)->start)
+#define VV_RUN_LAST(r)	((r)->last)
+INTERVAL_TREE_DEFINE(struct vhost_vfio_run, rb, u64, subtree_last,
+		     VV_RUN_START, VV_RUN_LAST, static, vv_run_tree)
+
+static u64 vv_run_npages(const struct vhost_vfio_run *r)
+{
+	return (r->last - r->start + 1) >> PAGE_SHIFT;
+}
 
 /* A candidate guest-physical range, copied out of a memslot. */
 struct vv_range {
@@ -82,7 +108,7 @@ static void vv_count_maps(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r,
 			  bool add)
 {
 	unsigned long bitmap = vd->domain->pgsize_bitmap;
-	u64 iova = r->iova, len = r->npages << PAGE_SHIFT;
+	u64 iova = r->start, len = r->last - r->start + 1;
 	phys_addr_t pa = r->pa;
 	int i;
 
@@ -128,15 +154,15 @@ static int vv_run_add(struct vhost_vfio_dev *vd, u64 iova, phys_addr_t pa,
 		ret = -ENOMEM;
 		goto err_unpin;
 	}
-	r->iova = iova;
+	r->start = iova;
+	r->last = iova + (npages << PAGE_SHIFT) - 1;
 	r->pa = pa;
-	r->npages = npages;
 	ret = iommu_map(vd->domain, iova, pa, npages << PAGE_SHIFT,
 			vd->mirror.prot, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_free;
 	vv_count_maps(vd, r, true);
-	list_add_tail(&r->node, &vd->mirror.runs);
+	vv_run_tree_insert(r, &vd->mirror.runs);
 	return 0;
 
 err_free:
@@ -148,42 +174,30 @@ err_unpin:
 
 static void vv_run_unmap(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r)
 {
-	iommu_unmap(vd->domain, r->iova, r->npages << PAGE_SHIFT);
+	iommu_unmap(vd->domain, r->start, r->last - r->start + 1);
 	vv_count_maps(vd, r, false);
-	list_del(&r->node);
+	vv_run_tree_remove(r, &vd->mirror.runs);
 }
 
-/* Scratch state of one build; the run in progress lives in the mirror. */
+/*
+ * One pass of the worker: what it collected, its scratch space, and what
+ * it found.  The run in progress lives in the mirror (dma_unmap cuts it).
+ */
 struct vv_builder {
+	struct vv_range *ranges;
+	int nr_ranges;
 	struct page **pages;
-	/* Pages VFIO refused (not DMA-mapped, or read-only), merged. */
-	struct vhost_vfio_range *holes;
-	unsigned int nr_holes;
-	unsigned int cap_holes;
+	u64 gen;		/* memslot generation of @ranges */
+	u64 seq;		/* unmap_seq when the pass began */
+	u64 candidates;		/* memslot pages */
+	u64 pinned_before;
+	u64 gap_pages;		/* memslot pages VFIO refused */
+	u64 reserved_pages;	/* memslot pages in m->excluded */
+	u64 start_ns;
+	bool live;
+	bool refill;		/* the mirror was current: gaps only */
+	const char *why;
 };
-
-static int vv_hole_add(struct vv_builder *b, u64 iova)
-{
-	struct vhost_vfio_range *h = b->nr_holes ? &b->holes[b->nr_holes - 1] :
-				     NULL;
-
-	if (h && h->iova + (h->npages << PAGE_SHIFT) == iova) {
-		h->npages++;
-		return 0;
-	}
-	if (b->nr_holes == b->cap_holes) {
-		unsigned int cap = max(16U, 2 * b->cap_holes);
-
-		h = krealloc_array(b->holes, cap, sizeof(*h),
-				   GFP_KERNEL_ACCOUNT);
-		if (!h)
-			return -ENOMEM;
-		b->holes = h;
-		b->cap_holes = cap;
-	}
-	b->holes[b->nr_holes++] = (struct vhost_vfio_range){ iova, 1 };
-	return 0;
-}
 
 /* Map the run being accumulated, if any.  Mirror lock held. */
 static int vv_pend_flush(struct vhost_vfio_dev *vd)
@@ -326,7 +340,7 @@ static int vv_pin_batch(struct vhost_vfio_dev *vd, struct vv_builder *b,
 	return ret;
 }
 
-/* Pin [iova, iova + npages) where VFIO lets us; skip what it refuses. */
+/* Pin [iova, iova + npages) where VFIO lets us; count what it refuses. */
 static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 			u64 iova, u64 npages)
 {
@@ -355,7 +369,7 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 		if (ret < 0) {
 			/*
 			 * Not (all) DMA-mapped, or read-only, or unmapped while
-			 * we pinned: bisect so a large hole costs a logarithmic
+			 * we pinned: bisect so a large gap costs a logarithmic
 			 * number of calls.
 			 */
 			if (n > 1) {
@@ -367,13 +381,46 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 				if (ret)
 					return ret;
 			} else {
-				ret = vv_hole_add(b, cur);
-				if (ret)
-					return ret;
+				b->gap_pages++;
 			}
 		}
 		done += n;
 		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Pin what of [iova, end) is in no run yet.  The tree is looked up afresh
+ * for every gap: dma_unmap may cut runs while we pin.
+ */
+static int vv_pin_uncovered(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			    u64 iova, u64 end)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	struct vhost_vfio_run *r;
+	u64 cur = iova, gap_end;
+	int ret;
+
+	while (cur < end) {
+		mutex_lock(&m->lock);
+		r = vv_run_tree_iter_first(&m->runs, cur, end - 1);
+		/* Skip the runs that cover cur: they are adjacent, in order. */
+		while (r && r->start <= cur) {
+			cur = r->last + 1;
+			r = cur < end ? vv_run_tree_iter_next(r, cur, end - 1) :
+			    NULL;
+		}
+		gap_end = r ? r->start : end;
+		mutex_unlock(&m->lock);
+		if (cur >= end)
+			break;
+		ret = vv_pin_range(vd, b, cur, (gap_end - cur) >> PAGE_SHIFT);
+		if (!ret)
+			ret = vv_builder_flush(vd);
+		if (ret)
+			return ret;
+		cur = gap_end;
 	}
 	return 0;
 }
@@ -398,17 +445,15 @@ static int vv_pin_allowed(struct vhost_vfio_dev *vd, struct vv_builder *b,
 		if (xe <= cur || xs >= end)
 			continue;
 		if (xs > cur) {
-			ret = vv_pin_range(vd, b, cur, (xs - cur) >> PAGE_SHIFT);
+			ret = vv_pin_uncovered(vd, b, cur, xs);
 			if (ret)
 				return ret;
 		}
-		mutex_lock(&m->lock);
-		m->reserved_pages += (min(xe, end) - max(xs, cur)) >> PAGE_SHIFT;
-		mutex_unlock(&m->lock);
+		b->reserved_pages += (min(xe, end) - max(xs, cur)) >> PAGE_SHIFT;
 		cur = min(xe, end);
 	}
 	if (cur < end)
-		return vv_pin_range(vd, b, cur, (end - cur) >> PAGE_SHIFT);
+		return vv_pin_uncovered(vd, b, cur, end);
 	return 0;
 }
 
@@ -449,6 +494,7 @@ static int vv_collect_ranges(struct kvm *kvm, struct vv_range **out,
 }
 
 static void vv_mirror_work(struct work_struct *work);
+static void vv_mirror_poll(struct work_struct *work);
 
 /**
  * vhost_vfio_mirror_init - initialize the mirror of a new mdev
@@ -457,9 +503,10 @@ static void vv_mirror_work(struct work_struct *work);
 void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd)
 {
 	mutex_init(&vd->mirror.lock);
-	INIT_LIST_HEAD(&vd->mirror.runs);
+	vd->mirror.runs = RB_ROOT_CACHED;
 	init_waitqueue_head(&vd->mirror.pin_wq);
 	INIT_WORK(&vd->mirror.work, vv_mirror_work);
+	INIT_DELAYED_WORK(&vd->mirror.poll, vv_mirror_poll);
 	spin_lock_init(&vd->mirror.state_lock);
 }
 
@@ -479,6 +526,10 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->prot = IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE;
 	m->builds = 0;
 	m->reuses = 0;
+	m->refills = 0;
+	m->extends = 0;
+	m->grown_pages = 0;
+	m->gap_pages = 0;
 	m->last_error = 0;
 	m->build_ns = 0;
 	m->started = false;
@@ -486,6 +537,8 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->valid = false;
 	m->cancel = false;
 	m->result = 0;
+	m->gap_backoff = 1;
+	m->poll_ticks = 0;
 	spin_unlock(&m->state_lock);
 	mutex_unlock(&m->lock);
 }
@@ -522,21 +575,21 @@ static void vv_set_valid(struct vhost_vfio_mirror *m, bool valid)
 static void vv_mirror_teardown(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
-	struct vhost_vfio_run *r;
+	struct rb_node *node;
 
 	mutex_lock(&m->lock);
 	vv_set_valid(m, false);
-	kfree(m->holes);
-	m->holes = NULL;
-	WRITE_ONCE(m->nr_holes, 0);
+	m->gap_pages = 0;
 	/* Pinned by a failed or interrupted build, never mapped. */
 	if (m->pend_npages)
 		vv_unpin(vd, m->pend_iova, m->pend_npages);
 	m->pend_npages = 0;
-	while ((r = list_first_entry_or_null(&m->runs, struct vhost_vfio_run,
-					     node))) {
+	while ((node = rb_first_cached(&m->runs))) {
+		struct vhost_vfio_run *r = rb_entry(node, struct vhost_vfio_run,
+						    rb);
+
 		vv_run_unmap(vd, r);
-		vv_unpin(vd, r->iova, r->npages);
+		vv_unpin(vd, r->start, vv_run_npages(r));
 		kfree(r);
 		mutex_unlock(&m->lock);
 		cond_resched();
@@ -548,25 +601,20 @@ static void vv_mirror_teardown(struct vhost_vfio_dev *vd)
 /* Is every page of [iova, iova + len) mapped?  Mirror lock held. */
 static bool vv_mirror_has(struct vhost_vfio_dev *vd, u64 iova, u64 len)
 {
-	u64 page = round_down(iova, PAGE_SIZE), end = iova + len;
+	u64 cur = round_down(iova, PAGE_SIZE), end = iova + len;
 	struct vhost_vfio_run *r;
-	bool found;
 
 	if (!len || end < iova)
 		return false;
-	for (; page < end; page += PAGE_SIZE) {
-		found = false;
-		list_for_each_entry(r, &vd->mirror.runs, node) {
-			if (page >= r->iova &&
-			    page < r->iova + (r->npages << PAGE_SHIFT)) {
-				found = true;
-				break;
-			}
-		}
-		if (!found)
-			return false;
+	/* Runs overlapping the range come in IOVA order: no gap allowed. */
+	for (r = vv_run_tree_iter_first(&vd->mirror.runs, cur, end - 1);
+	     r && r->start <= cur;
+	     r = vv_run_tree_iter_next(r, cur, end - 1)) {
+		cur = r->last + 1;
+		if (cur >= end)
+			return true;
 	}
-	return true;
+	return false;
 }
 
 /**
@@ -596,34 +644,6 @@ void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd)
 		kvm_put_kvm(kvm);
 }
 
-/*
- * 6.1 tells an emulated-IOMMU device about unmaps only, so pages the VMM
- * DMA-mapped after the last build are found by trying the holes again.
- * The old hole list stays the mirror's until the new one is complete.
- */
-static int vv_fill_holes(struct vhost_vfio_dev *vd, struct vv_builder *b)
-{
-	struct vhost_vfio_mirror *m = &vd->mirror;
-	struct vhost_vfio_range *holes = m->holes;
-	unsigned int i, nr = m->nr_holes;
-	int ret = 0;
-
-	for (i = 0; i < nr && !ret; i++) {
-		ret = vv_pin_range(vd, b, holes[i].iova, holes[i].npages);
-		if (!ret)
-			ret = vv_builder_flush(vd);
-	}
-	if (ret)
-		return ret;
-	mutex_lock(&m->lock);
-	kfree(m->holes);
-	m->holes = b->holes;
-	WRITE_ONCE(m->nr_holes, b->nr_holes);
-	b->holes = NULL;
-	mutex_unlock(&m->lock);
-	return 0;
-}
-
 static const char *vv_build_error(int ret)
 {
 	switch (ret) {
@@ -633,15 +653,145 @@ static const char *vv_build_error(int ret)
 		return "the device was closed (the VMM exited or was killed)";
 	case -VV_ERR_NOT_GPA:
 		return "DMA-mapped IOVA is not guest-physical (a guest IOMMU?)";
+	case -ENOENT:
+		return "no guest memory is DMA-mapped in the VFIO container";
 	default:
 		return "IOMMU mapping failed";
 	}
 }
 
+/*
+ * Step 1: what to pin (the memslots), scratch space, and the mirror's
+ * state as the pass begins.
+ */
+static int vv_pass_prepare(struct vhost_vfio_dev *vd, struct vv_builder *b)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	int i, n;
+
+	if (!m->kvm) {
+		b->why = "no KVM VM is associated with the VFIO group";
+		return -ENODEV;
+	}
+	n = vv_collect_ranges(m->kvm, &b->ranges, &b->gen);
+	if (n < 0) {
+		b->why = "out of memory";
+		return n;
+	}
+	b->nr_ranges = n;
+	for (i = 0; i < n; i++)
+		b->candidates += b->ranges[i].npages;
+	b->pages = kmalloc_array(VFIO_PIN_PAGES_MAX_ENTRIES, sizeof(*b->pages),
+				 GFP_KERNEL_ACCOUNT);
+	if (!b->pages) {
+		b->why = "out of memory";
+		return -ENOMEM;
+	}
+	mutex_lock(&m->lock);
+	spin_lock(&m->state_lock);
+	b->live = m->live;
+	/* Same memslots, nothing unmapped since: e.g. a guest reboot. */
+	b->refill = m->valid && m->gen == b->gen;
+	spin_unlock(&m->state_lock);
+	b->seq = m->unmap_seq;
+	b->pinned_before = m->pinned_pages;
+	mutex_unlock(&m->lock);
+	return 0;
+}
+
+/* Step 2: pin and map every memslot page in no run yet. */
+static int vv_pass_pin(struct vhost_vfio_dev *vd, struct vv_builder *b)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < b->nr_ranges && !ret; i++)
+		ret = vv_pin_allowed(vd, b, b->ranges[i].gpa,
+				     b->ranges[i].npages);
+	if (ret)
+		b->why = vv_build_error(ret);
+	return ret;
+}
+
+/* Step 3: publish the pass: counters, gaps, and whether it is current. */
+static int vv_pass_commit(struct vhost_vfio_dev *vd, struct vv_builder *b)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	u64 added;
+
+	mutex_lock(&m->lock);
+	if (!m->pinned_pages) {
+		mutex_unlock(&m->lock);
+		b->why = vv_build_error(-ENOENT);
+		return -ENOENT;
+	}
+	added = m->pinned_pages - b->pinned_before;
+	if (b->refill)
+		m->refills++;
+	else
+		m->builds++;
+	if (b->live && added)
+		m->extends++;
+	if (b->pinned_before)
+		m->grown_pages += added;
+	else
+		m->build_ns = local_clock() - b->start_ns;
+	m->gap_pages = b->gap_pages;
+	m->reserved_pages = b->reserved_pages;
+	spin_lock(&m->state_lock);
+	/* Unmapped while we pinned: what was cut stays cut, look again. */
+	m->valid = m->unmap_seq == b->seq;
+	m->gen = b->gen;
+	/* Quiet gaps are retried less and less often while the VF runs. */
+	if (added || !b->refill)
+		m->gap_backoff = 1;
+	else
+		m->gap_backoff = min(2 * m->gap_backoff, VV_GAP_BACKOFF_MAX);
+	spin_unlock(&m->state_lock);
+	mutex_unlock(&m->lock);
+	return 0;
+}
+
+/*
+ * A failed pass.  Before DRIVER_OK nothing stays pinned (the guest gets
+ * DEVICE_NEEDS_RESET); under a running VF what is mapped stays, and the
+ * memslots it looked at are not looked at again until they change.
+ */
+static void vv_pass_failed(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			   int ret)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	u64 pinned = 0;
+
+	if (m->kvm) {
+		mutex_lock(&m->lock);
+		pinned = m->pinned_pages;
+		mutex_unlock(&m->lock);
+	}
+	if (b->live) {
+		spin_lock(&m->state_lock);
+		m->gen = b->gen;
+		m->gap_backoff = VV_GAP_BACKOFF_MAX;
+		spin_unlock(&m->state_lock);
+	} else if (m->kvm) {
+		vv_mirror_teardown(vd);
+	}
+	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, pinned,
+				      local_clock() - b->start_ns, b->refill);
+	/* Once per open: a guest retrying DRIVER_OK learns nothing new. */
+	if (ret != m->last_error && b->live)
+		dev_err(vv_dev(vd), "cannot extend DMA mirror: %s (%d)\n",
+			b->why, ret);
+	else if (ret != m->last_error)
+		dev_err(vv_dev(vd), "cannot build DMA mirror: %s (%d; %llu of %llu guest pages pinned); the VF gets no DRIVER_OK\n",
+			b->why, ret, pinned, b->candidates);
+	m->last_error = ret;
+}
+
 /**
- * vhost_vfio_mirror_build - (re)build the mirror from the VM's memslots
- * @vd: mediated device, from the worker (vhost_vfio_mirror_sync()); while
- *	the VF runs (@live) only the holes of the last build are retried
+ * vhost_vfio_mirror_build - one pass: pin what the memslots hold and the
+ *	mirror does not
+ * @vd: mediated device, from the worker (vhost_vfio_mirror_sync()), or
+ *	from DRIVER_OK when no VM is associated (to log why not)
  *
  * Pins with no mirror lock held, so dma_unmap can run meanwhile (see the
  * top of the file).
@@ -650,132 +800,23 @@ static const char *vv_build_error(int ret)
  */
 int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 {
-	struct vhost_vfio_mirror *m = &vd->mirror;
-	struct vv_builder b = { };
-	struct vv_range *ranges = NULL;
-	u64 start = local_clock(), gen, seq, total = 0, pinned = 0;
-	const char *why;
-	bool reuse, live = false;
-	int i, n, ret;
+	struct vv_builder b = { .start_ns = local_clock() };
+	int ret;
 
-	if (!m->kvm) {
-		why = "no KVM VM is associated with the VFIO group";
-		ret = -ENODEV;
-		goto out_log;
-	}
-	n = vv_collect_ranges(m->kvm, &ranges, &gen);
-	if (n < 0) {
-		why = "out of memory";
-		ret = n;
-		goto out_log;
-	}
-	for (i = 0; i < n; i++)
-		total += ranges[i].npages;
-	b.pages = kmalloc_array(VFIO_PIN_PAGES_MAX_ENTRIES, sizeof(*b.pages),
-				GFP_KERNEL_ACCOUNT);
-	if (!b.pages) {
-		why = "out of memory";
-		ret = -ENOMEM;
-		goto out_log_free;
-	}
-
-	/*
-	 * Same memslots, nothing unmapped since: e.g. a guest reboot.  And
-	 * never tear down under a running VF: then only the holes are retried.
-	 */
-	spin_lock(&m->state_lock);
-	live = m->live;
-	reuse = (m->valid && m->gen == gen) || live;
-	spin_unlock(&m->state_lock);
-	if (!reuse)
-		vv_mirror_teardown(vd);
-	mutex_lock(&m->lock);
-	if (!reuse)
-		m->reserved_pages = 0;
-	seq = m->unmap_seq;
-	mutex_unlock(&m->lock);
-
-	if (reuse) {
-		ret = vv_fill_holes(vd, &b);
-		mutex_lock(&m->lock);
-		m->refills++;
-		mutex_unlock(&m->lock);
-		if (ret && !live)
-			goto out_pin_failed;
-		if (ret) {
-			/* What is mapped stays: the VF runs on it. */
-			why = vv_build_error(ret);
-			goto out_log_free;
-		}
-		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,
-					      m->pinned_pages, 0, true);
-		goto out_free;
-	}
-
-	ret = 0;
-	for (i = 0; i < n && !ret; i++) {
-		ret = vv_pin_allowed(vd, &b, ranges[i].gpa, ranges[i].npages);
-		if (!ret)
-			ret = vv_builder_flush(vd);
-	}
+	ret = vv_pass_prepare(vd, &b);
+	if (!ret)
+		ret = vv_pass_pin(vd, &b);
+	if (!ret)
+		ret = vv_pass_commit(vd, &b);
 	if (ret)
-		goto out_pin_failed;
-
-	mutex_lock(&m->lock);
-	if (!m->pinned_pages) {
-		mutex_unlock(&m->lock);
-		why = "no guest memory is DMA-mapped in the VFIO container";
-		ret = -ENOENT;
-		goto out_teardown;
-	}
-	m->builds++;
-	m->build_ns = local_clock() - start;
-	/*
-	 * Reusable, unless the VMM unmapped something while we built: the
-	 * holes are tried again then (vv_fill_holes()), unmapped ranges not.
-	 */
-	kfree(m->holes);
-	m->holes = b.holes;
-	WRITE_ONCE(m->nr_holes, b.nr_holes);
-	b.holes = NULL;
-	spin_lock(&m->state_lock);
-	m->valid = m->unmap_seq == seq;
-	m->gen = gen;
-	spin_unlock(&m->state_lock);
-	mutex_unlock(&m->lock);
-	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0, m->pinned_pages,
-				      m->build_ns, false);
-	goto out_free;
-
-out_pin_failed:
-	why = vv_build_error(ret);
-out_teardown:
-	/* How far it got: a killed VMM stops early (vv_pin_range()). */
-	mutex_lock(&m->lock);
-	pinned = m->pinned_pages;
-	mutex_unlock(&m->lock);
-	vhost_vfio_mirror_teardown(vd);
-out_log_free:
-	kfree(b.holes);
-	kfree(ranges);
+		vv_pass_failed(vd, &b, ret);
+	else
+		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,
+					      vd->mirror.pinned_pages,
+					      local_clock() - b.start_ns,
+					      b.refill);
 	kfree(b.pages);
-out_log:
-	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), ret, pinned,
-				      local_clock() - start, false);
-	/* Once per open: a guest retrying DRIVER_OK learns nothing new. */
-	if (ret != m->last_error && live)
-		dev_err(vv_dev(vd), "cannot extend DMA mirror: %s (%d)\n",
-			why, ret);
-	else if (ret != m->last_error)
-		dev_err(vv_dev(vd), "cannot build DMA mirror: %s (%d; %llu of %llu guest pages pinned); the VF gets no DRIVER_OK\n",
-			why, ret, pinned, total);
-	m->last_error = ret;
-	return ret;
-
-out_free:
-	kfree(b.holes);
-	kfree(ranges);
-	kfree(b.pages);
+	kfree(b.ranges);
 	return ret;
 }
 
@@ -823,24 +864,24 @@ bool vhost_vfio_mirror_covers_rings(struct vhost_vfio_dev *vd)
 }
 
 /*
- * Remove [iova, iova + length) from run @r.  The run is unmapped whole (a
- * large page cannot be split in place); the parts outside the range stay
- * pinned and are mapped again as runs of their own.
+ * Remove [iova, end) from run @r.  The run is unmapped whole (a large page
+ * cannot be split in place); the parts outside the range stay pinned and
+ * are mapped again as runs of their own.
  */
 static int vv_run_cut(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r,
 		      u64 iova, u64 end)
 {
-	u64 rend = r->iova + (r->npages << PAGE_SHIFT);
-	u64 cs = max(iova, r->iova), ce = min(end, rend);
+	u64 rend = r->last + 1;
+	u64 cs = max(iova, r->start), ce = min(end, rend);
 	int ret = 0;
 
 	vv_run_unmap(vd, r);
 	vv_unpin(vd, cs, (ce - cs) >> PAGE_SHIFT);
-	if (cs > r->iova)
-		ret = vv_run_add(vd, r->iova, r->pa,
-				 (cs - r->iova) >> PAGE_SHIFT);
+	if (cs > r->start)
+		ret = vv_run_add(vd, r->start, r->pa,
+				 (cs - r->start) >> PAGE_SHIFT);
 	if (ce < rend) {
-		int ret2 = vv_run_add(vd, ce, r->pa + (ce - r->iova),
+		int ret2 = vv_run_add(vd, ce, r->pa + (ce - r->start),
 				      (rend - ce) >> PAGE_SHIFT);
 
 		ret = ret ?: ret2;
@@ -856,17 +897,20 @@ static int vv_run_cut(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r,
  * @length: length of the range
  *
  * Unmaps the range from our domain and unpins it before returning.  May be
- * called while the VF runs.
+ * called while the VF runs.  Costs a tree lookup per run it cuts, not a
+ * walk of the mirror.
  */
 void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct vhost_vfio_dev *vd = container_of(vdev, struct vhost_vfio_dev,
 						 vdev);
 	struct vhost_vfio_mirror *m = &vd->mirror;
-	struct vhost_vfio_run *r, *tmp;
+	struct vhost_vfio_run *r;
 	u64 end = iova + length;
 	int ret = 0;
 
+	if (!length)
+		return;
 	if (end < iova)
 		end = U64_MAX;
 	mutex_lock(&m->lock);
@@ -884,11 +928,8 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 	if (m->pend_npages && m->pend_iova < end &&
 	    iova < m->pend_iova + (m->pend_npages << PAGE_SHIFT))
 		ret = vv_pend_flush(vd);
-	list_for_each_entry_safe(r, tmp, &m->runs, node) {
-		u64 rend = r->iova + (r->npages << PAGE_SHIFT);
-
-		if (r->iova >= end || rend <= iova)
-			continue;
+	/* What a cut maps again lies outside the range: the loop ends. */
+	while ((r = vv_run_tree_iter_first(&m->runs, iova, end - 1))) {
 		/* The next DRIVER_OK must look at the memslots again. */
 		vv_set_valid(m, false);
 		ret = vv_run_cut(vd, r, iova, end) ?: ret;
@@ -919,8 +960,8 @@ static u64 vv_memslots_gen(struct kvm *kvm)
  * vhost_vfio_mirror_ready - may the VF run on the mirror as it is?
  * @vd: mediated device, lock held
  *
- * Return: true if a build completed for the memslots KVM has now, nothing
- * the VMM unmapped since invalidated it, and no build is queued or running
+ * Return: true if a pass completed for the memslots KVM has now, nothing
+ * the VMM unmapped since invalidated it, and no pass is queued or running
  * (counted as a reuse).
  */
 bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd)
@@ -940,6 +981,15 @@ bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd)
 	return ready;
 }
 
+/* Queue a pass unless one is queued already.  State lock held. */
+static void vv_queue_pass(struct vhost_vfio_mirror *m)
+{
+	if (!m->queued && !m->cancel) {
+		m->queued = true;
+		queue_work(system_unbound_wq, &m->work);
+	}
+}
+
 /**
  * vhost_vfio_mirror_sync - bring the mirror up to date, off the caller's thread
  * @vd: mediated device, lock held, open
@@ -955,10 +1005,37 @@ void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd)
 	if (!m->kvm)
 		return;
 	spin_lock(&m->state_lock);
-	if (!m->queued && !m->cancel) {
-		m->queued = true;
-		queue_work(system_unbound_wq, &m->work);
+	vv_queue_pass(m);
+	spin_unlock(&m->state_lock);
+}
+
+/*
+ * While the VF runs: memory the VMM adds is found by the next pass.  No
+ * kernel interface tells an emulated-IOMMU device about a new DMA mapping
+ * (type1 and iommufd notify unmaps only), so look: a new memslot
+ * generation (pc-dimm hot-add, a remapped range) queues a pass at once,
+ * and the gaps of the last pass are retried after 1, 2, 4, ... quiet
+ * polls.  A poll is one SRCU-protected read when nothing changed.
+ */
+static void vv_mirror_poll(struct work_struct *work)
+{
+	struct vhost_vfio_mirror *m = container_of(to_delayed_work(work),
+						   struct vhost_vfio_mirror,
+						   poll);
+	unsigned int ms = READ_ONCE(mirror_poll_ms);
+	u64 gen = vv_memslots_gen(m->kvm);
+
+	spin_lock(&m->state_lock);
+	if (!m->live || m->cancel || !ms)
+		goto out;
+	m->polls++;
+	if (gen != m->gen ||
+	    (READ_ONCE(m->gap_pages) && ++m->poll_ticks >= m->gap_backoff)) {
+		m->poll_ticks = 0;
+		vv_queue_pass(m);
 	}
+	queue_delayed_work(system_unbound_wq, &m->poll, msecs_to_jiffies(ms));
+out:
 	spin_unlock(&m->state_lock);
 }
 
@@ -966,30 +1043,41 @@ void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd)
  * vhost_vfio_mirror_set_live - the VF holds DRIVER_OK, or no longer does
  * @vd: mediated device, lock held
  * @live: whether it does
+ *
+ * While it does, the mirror is watched for guest memory the VMM adds.
  */
 void vhost_vfio_mirror_set_live(struct vhost_vfio_dev *vd, bool live)
 {
-	spin_lock(&vd->mirror.state_lock);
-	vd->mirror.live = live;
-	spin_unlock(&vd->mirror.state_lock);
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	unsigned int ms = READ_ONCE(mirror_poll_ms);
+
+	spin_lock(&m->state_lock);
+	m->live = live;
+	if (live && ms && m->kvm && !m->cancel)
+		queue_delayed_work(system_unbound_wq, &m->poll,
+				   msecs_to_jiffies(ms));
+	spin_unlock(&m->state_lock);
+	/* Not _sync: the poll takes only the state lock and sees !live. */
+	if (!live)
+		cancel_delayed_work(&m->poll);
 }
 
 /**
- * vhost_vfio_mirror_has_holes - did the last build leave pages unpinned?
+ * vhost_vfio_mirror_has_holes - did the last pass leave pages unpinned?
  * @vd: mediated device
  *
  * Return: true if retrying them may find pages the VMM mapped since.
  */
 bool vhost_vfio_mirror_has_holes(struct vhost_vfio_dev *vd)
 {
-	return READ_ONCE(vd->mirror.nr_holes);
+	return READ_ONCE(vd->mirror.gap_pages);
 }
 
 /**
- * vhost_vfio_mirror_stop - stop the worker for good (close)
+ * vhost_vfio_mirror_stop - stop the worker and the poll for good (close)
  * @vd: mediated device, lock NOT held (the worker takes it to finish)
  *
- * A build in progress gives up at its next batch of pages.
+ * A pass in progress gives up at its next batch of pages.
  */
 void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd)
 {
@@ -999,6 +1087,8 @@ void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd)
 	m->cancel = true;
 	spin_unlock(&m->state_lock);
 	wake_up_all(&m->pin_wq);
+	/* The poll queues passes: first it, then the worker. */
+	cancel_delayed_work_sync(&m->poll);
 	cancel_work_sync(&m->work);
 	spin_lock(&m->state_lock);
 	m->queued = false;

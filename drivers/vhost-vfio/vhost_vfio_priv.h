@@ -209,12 +209,6 @@ struct vhost_vfio_irq {
 	char name[64];
 };
 
-/* A run of guest pages by IOVA, e.g. a hole VFIO refused to pin. */
-struct vhost_vfio_range {
-	u64 iova;
-	u64 npages;
-};
-
 /* An inclusive IOVA interval the mirror never maps. */
 struct vhost_vfio_span {
 	u64 start;
@@ -225,18 +219,19 @@ struct vhost_vfio_span {
  * struct vhost_vfio_mirror - the VF's IOMMU domain contents
  * @lock: serializes build and teardown against dma_unmap
  * @kvm: the VM whose memslots name candidate ranges, referenced while open
- * @runs: pinned and mapped runs, struct vhost_vfio_run
+ * @runs: pinned and mapped runs by IOVA, struct vhost_vfio_run (mirror.c)
  * @prot: IOMMU protection used for every mapping
  * @pinned_pages: pages currently pinned through VFIO
  * @maps: IOMMU mappings currently in the domain, by page size (4K, 2M, 1G)
  * @build_ns: duration of the last build
  * @builds: completed builds since open
  * @reuses: DRIVER_OKs that found the mirror still current
- * @refills: builds that only retried the holes of the last one
+ * @refills: passes that found the mirror current and only retried its gaps
+ * @extends: passes that added pages while the VF ran
+ * @grown_pages: pages added by every pass but the first since open
+ * @gap_pages: memslot pages VFIO refused to pin at the last pass
  * @valid: the mirror is complete for memslot generation @gen
  * @gen: memslot generation the mirror was built from
- * @holes: memslot pages VFIO refused to pin at the last build
- * @nr_holes: entries in @holes
  * @excluded: IOVA never mapped (reserved regions, outside the aperture)
  * @nr_excluded: entries in @excluded
  * @reserved_pages: candidate pages skipped because they are in @excluded
@@ -253,6 +248,7 @@ struct vhost_vfio_span {
  * @pend_pa: its physical address
  * @pend_npages: its length in pages, 0 when none
  * @work: builds the mirror off the guest's vCPU (vhost_vfio_mirror_sync())
+ * @poll: while @live, looks for memory the VMM added (mirror.c)
  * @state_lock: guards what a guest's DRIVER_OK asks (@valid, @gen and the
  *	worker's flags), so it never waits behind a build holding @lock
  * @queued: @work is queued and has not started yet
@@ -260,13 +256,15 @@ struct vhost_vfio_span {
  * @cancel: close is stopping @work: the builder gives up at the next batch
  * @result: what the last run of @work returned
  * @live: the VF holds DRIVER_OK: the mirror may grow, never be torn down
+ * @polls: runs of @poll since open
+ * @poll_ticks: quiet polls since the gaps were last retried
+ * @gap_backoff: quiet polls between retries of the gaps
  * @hold: debugfs (tests): the worker waits before it builds
  * @started: the build ahead of DRIVER_OK was queued (vd->lock)
  */
 struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
-	struct vhost_vfio_range *holes;
-	unsigned int nr_holes;
+	u64 gap_pages;
 	struct vhost_vfio_span *excluded;
 	unsigned int nr_excluded;
 	u64 reserved_pages;
@@ -282,7 +280,7 @@ struct vhost_vfio_mirror {
 	phys_addr_t pend_pa;
 	u64 pend_npages;
 	struct kvm *kvm;
-	struct list_head runs;
+	struct rb_root_cached runs;
 	int prot;
 	u64 pinned_pages;
 	u64 maps[3];
@@ -290,15 +288,21 @@ struct vhost_vfio_mirror {
 	u64 builds;
 	u64 reuses;
 	u64 refills;
+	u64 extends;
+	u64 grown_pages;
 	bool valid;
 	u64 gen;
 	struct work_struct work;
+	struct delayed_work poll;
 	spinlock_t state_lock;	/* the flags below, @valid and @gen */
 	bool queued;
 	bool building;
 	bool cancel;
 	int result;
 	bool live;
+	u64 polls;
+	unsigned int poll_ticks;
+	unsigned int gap_backoff;
 	bool hold;
 	bool started;
 };

@@ -36,6 +36,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 #include <linux/if_ether.h>
 #include <linux/pci_regs.h>
@@ -101,6 +102,8 @@ FIXTURE(dp) {
 	char memcg[128];
 	char home_cgroup[256];
 	pid_t victim;
+	const char *hugepool;
+	long hugepool_saved;
 };
 
 /* The run expects trapped doorbells (VV_DOORBELL=trapped). */
@@ -357,6 +360,40 @@ static int pci_reset_methods(const char *bdf, const char *methods)
 	return sysfs_write(path, methods);
 }
 
+/* The size of a hugetlb pool, or -1. */
+static long hugepool_get(const char *pool)
+{
+	char path[128], buf[32] = "";
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/%s/nr_hugepages",
+		 pool);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return len > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+static long hugepool_set(const char *pool, long pages)
+{
+	char path[128], buf[32];
+	int fd, len;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/%s/nr_hugepages",
+		 pool);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = snprintf(buf, sizeof(buf), "%ld", pages);
+	if (write(fd, buf, len) != len)
+		pages = -1;
+	close(fd);
+	return pages < 0 ? -1 : hugepool_get(pool);
+}
+
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 
 /* A child memory cgroup of our own in @path; -ENOTSUP without memcg v2. */
@@ -475,6 +512,8 @@ FIXTURE_TEARDOWN(dp)
 		waitpid(self->victim, NULL, 0);
 	}
 	tear_down(self);
+	if (self->hugepool)
+		hugepool_set(self->hugepool, self->hugepool_saved);
 	memcg_leave(self->memcg, self->home_cgroup);
 	if (self->reset_method_bdf)
 		pci_reset_methods(self->reset_method_bdf, "default");
@@ -1405,20 +1444,18 @@ TEST_F_TIMEOUT(dp, killed_vmm_stops_mirror_build, 120)
 
 /*
  * What the mirror allocates per guest layout is charged to the VMM's
- * memory cgroup (GFP_KERNEL_ACCOUNT): a run (struct vhost_vfio_run, 40
+ * memory cgroup (GFP_KERNEL_ACCOUNT): a run (struct vhost_vfio_run, 56
  * bytes, from kmalloc's 64-byte cache) per IOVA- and physically contiguous
- * range, and the holes VFIO refused (struct vhost_vfio_range, 16 bytes, in
- * one array).  The VMM DMA-maps its RAM densely where the rings are and
- * one page in two above, so each page there is a run of its own and each
- * page between a hole.  Across its DRIVER_OK, with the build it waits for
- * (done by a worker, hold_mirror keeps it to that window), the VMM's memcg
- * must grow by at least what those take.
+ * range, plus the IOMMU page tables.  The VMM DMA-maps its RAM densely
+ * where the rings are and one page in two above, so each page there is a
+ * run of its own.  Across its DRIVER_OK, with the build it waits for (done
+ * by a worker, hold_mirror keeps it to that window), the VMM's memcg must
+ * grow by at least what the runs take.
  */
 #define SPARSE_SIZE	(64ULL << 20)
 #define SPARSE_DENSE	(4ULL << 20)
 #define SPARSE_RUNS	((SPARSE_SIZE - SPARSE_DENSE) / VMM_PAGE / 2)
 #define RUN_BYTES	64
-#define HOLE_BYTES	16
 
 TEST_F_TIMEOUT(dp, mirror_bookkeeping_charged_to_vmm, 120)
 {
@@ -1460,8 +1497,8 @@ TEST_F_TIMEOUT(dp, mirror_bookkeeping_charged_to_vmm, 120)
 	ASSERT_EQ(0, vmm_settle(&n->vmm));
 	slab = memcg_key(self->memcg, "memory.stat", "slab_unreclaimable") - slab;
 	kernel = memcg_key(self->memcg, "memory.stat", "kernel") - kernel;
-	want = SPARSE_RUNS * (RUN_BYTES + HOLE_BYTES);
-	TH_LOG("%llu single-page runs and holes, %lld pages pinned, %lld 4k maps",
+	want = SPARSE_RUNS * RUN_BYTES;
+	TH_LOG("%llu single-page runs, %lld pages pinned, %lld 4k maps",
 	       SPARSE_RUNS, vmm_counter(n->uuid, "mirror_pinned_pages"),
 	       vmm_counter(n->uuid, "mirror_maps_4k"));
 	TH_LOG("memcg: slab_unreclaimable +%lld, kernel +%lld (at least %lld)",
@@ -1558,6 +1595,148 @@ TEST_F_TIMEOUT(dp, deferred_driver_ok_failure_needs_reset, 120)
 	EXPECT_EQ(0, vmm_vio_status(&a->vmm));
 	vmm_vio_set_status(&a->vmm, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	EXPECT_EQ(VIRTIO_CONFIG_S_ACKNOWLEDGE, vmm_vio_status(&a->vmm));
+}
+
+/* Wait until debugfs counter @name of @n reaches @want; its last value. */
+static long long wait_counter(struct nic *n, const char *name, long long want,
+			      int ms)
+{
+	const struct timespec tick = { .tv_nsec = 1000000 };
+	long long v = vmm_counter(n->uuid, name);
+
+	/* No event to wait on: the mirror's poll runs every 20 ms. */
+	while (v < want && v >= 0 && ms-- > 0) {
+		nanosleep(&tick, NULL);
+		v = vmm_counter(n->uuid, name);
+	}
+	return v;
+}
+
+#define HOTADD_GPA	(GUEST_GPA + BIT_ULL(30))
+#define HOTADD_SIZE	(4ULL << 20)
+#define HOTADD_PAGES	(HOTADD_SIZE / VMM_PAGE)
+#define GROW_WAIT_MS	20000
+
+/*
+ * Guest RAM a VMM adds while the VF runs (a new memslot, then MAP_DMA, as
+ * QEMU does for a hot-added DIMM) becomes reachable by the VF with no
+ * guest-visible reset: the mirror grows by exactly that RAM, and frames
+ * go out of and come into buffers there, byte for byte.  The rx ring of
+ * the receiver is first turned over so every buffer it holds is in the new
+ * RAM.  Unmapping it again makes it unreachable.
+ */
+TEST_F_TIMEOUT(dp, memory_added_while_running_is_mirrored, 120)
+{
+	struct nic *a = &self->nic[0], *b = &self->nic[1];
+	u64 new_rx = HOTADD_GPA, new_tx = HOTADD_GPA + QSIZE * BUF_SIZE;
+	long long deferred, builds, grown;
+	u8 got[BUF_SIZE];
+	u16 id, i;
+	u32 len;
+
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	deferred = vmm_counter(b->uuid, "driver_ok_deferred");
+	builds = vmm_counter(b->uuid, "mirror_builds");
+
+	ASSERT_EQ(0, vmm_guest_add_ram(&self->g, HOTADD_GPA, HOTADD_SIZE, 0));
+	ASSERT_EQ(0, vmm_guest_dma_map(&self->g, HOTADD_GPA, HOTADD_SIZE));
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+
+		grown = wait_counter(n, "mirror_grown_pages", HOTADD_PAGES,
+				     GROW_WAIT_MS);
+		ASSERT_EQ((long long)HOTADD_PAGES, grown)
+			TH_LOG("%s: the mirror did not grow by the new RAM", n->bdf);
+		EXPECT_EQ(GUEST_PAGES + HOTADD_PAGES,
+			  vmm_counter(n->uuid, "mirror_pinned_pages"));
+		EXPECT_EQ(1, vmm_counter(n->uuid, "mirror_extends"));
+	}
+	/* No reset, no new DRIVER_OK, the VF kept running. */
+	EXPECT_EQ(deferred, vmm_counter(b->uuid, "driver_ok_deferred"));
+	EXPECT_EQ(builds + 1, vmm_counter(b->uuid, "mirror_builds"));
+	EXPECT_TRUE(vf_status(b) & VIRTIO_CONFIG_S_DRIVER_OK);
+
+	/* Every rx buffer of b moves to the new RAM as it comes back. */
+	for (i = 0; i < QSIZE; i++) {
+		send_frame(&self->g, a, 0, 64, 0, ++a->seq);
+		ASSERT_TRUE(vmm_vq_wait(&a->tx, WAIT_MS, &id, NULL));
+		ASSERT_TRUE(vmm_vq_wait(&b->rx, WAIT_MS, &id, &len))
+			TH_LOG("turning the rx ring over: frame %u lost", i);
+		ASSERT_GT(b->rx.size, id);
+		vmm_vq_add(&b->rx, id, new_rx + id * BUF_SIZE, BUF_SIZE,
+			   VRING_DESC_F_WRITE);
+		vmm_vq_kick(&b->rx);
+	}
+	b->rx_buf = new_rx;
+	a->tx_buf = new_tx;
+	traffic(_metadata, self, 0, 1);
+
+	/* Unmapped again: unreachable, before UNMAP_DMA returned. */
+	ASSERT_EQ(0, vmm_guest_dma_unmap(&self->g, HOTADD_GPA, HOTADD_SIZE,
+					 NULL));
+	EXPECT_EQ(GUEST_PAGES, vmm_counter(b->uuid, "mirror_pinned_pages"));
+	send_frame(&self->g, a, 0, 128, 0, ++a->seq);
+	EXPECT_EQ(-1, recv_frame(&self->g, b, QUIET_MS, got))
+		TH_LOG("a frame was received into RAM the VMM unmapped");
+}
+
+/*
+ * RAM backed by hugetlbfs, added while the VF runs, is mapped into the VF's
+ * domain with IOMMU pages of the backing's size: exactly one mapping per
+ * huge page, none smaller.
+ */
+static void hugetlb_maps(struct __test_metadata *_metadata,
+			 struct _test_data_dp *self, const char *pool,
+			 int size_flag, u64 page, u64 gpa, unsigned int count,
+			 const char *maps_name)
+{
+	struct nic *a = &self->nic[0];
+	long long maps4k, mapsz, pgsizes;
+	long have;
+
+	have = hugepool_get(pool);
+	if (have < 0)
+		SKIP(return, "no %s hugetlb pool", pool);
+	self->hugepool = pool;
+	self->hugepool_saved = have;
+	if (hugepool_set(pool, have + count) < have + count)
+		SKIP(return, "cannot reserve %u pages in %s (memory too fragmented?)",
+		     count, pool);
+
+	bring_up(_metadata, self);
+	pgsizes = vmm_counter(a->uuid, "iommu_pgsize_bitmap");
+	if (pgsizes >= 0 && !(pgsizes & page))
+		SKIP(return, "the IOMMU has no %llu KiB pages (pgsize bitmap %#llx)",
+		     page >> 10, pgsizes);
+	maps4k = vmm_counter(a->uuid, "mirror_maps_4k");
+	mapsz = vmm_counter(a->uuid, maps_name);
+	ASSERT_EQ(0, vmm_guest_add_ram(&self->g, gpa, count * page,
+				       MAP_HUGETLB | size_flag))
+		TH_LOG("%u pages from %s", count, pool);
+	self->g.chunk = page;
+	ASSERT_EQ(0, vmm_guest_dma_map(&self->g, gpa, count * page));
+	ASSERT_EQ((long long)(count * page / VMM_PAGE),
+		  wait_counter(a, "mirror_grown_pages", count * page / VMM_PAGE,
+			       GROW_WAIT_MS));
+	TH_LOG("%s: %s %lld -> %lld, mirror_maps_4k %lld -> %lld", a->bdf,
+	       maps_name, mapsz, vmm_counter(a->uuid, maps_name), maps4k,
+	       vmm_counter(a->uuid, "mirror_maps_4k"));
+	EXPECT_EQ(mapsz + count, vmm_counter(a->uuid, maps_name));
+	EXPECT_EQ(maps4k, vmm_counter(a->uuid, "mirror_maps_4k"));
+	traffic(_metadata, self, 0, 1);
+}
+
+TEST_F_TIMEOUT(dp, hugetlb_2m_backing_gets_2m_iommu_pages, 120)
+{
+	hugetlb_maps(_metadata, self, "hugepages-2048kB", MAP_HUGE_2MB,
+		     2ULL << 20, GUEST_GPA + BIT_ULL(30), 4, "mirror_maps_2m");
+}
+
+TEST_F_TIMEOUT(dp, hugetlb_1g_backing_gets_1g_iommu_pages, 180)
+{
+	hugetlb_maps(_metadata, self, "hugepages-1048576kB", MAP_HUGE_1GB,
+		     1ULL << 30, GUEST_GPA + BIT_ULL(32), 1, "mirror_maps_1g");
 }
 
 TEST_HARNESS_MAIN

@@ -127,13 +127,75 @@ void vmm_guest_destroy(struct vmm_guest *g)
 		munmap(g->raw, g->raw_size);
 	g->raw = NULL;
 	g->ram = NULL;
+	for (i = 0; i < g->nr_extra; i++)
+		munmap(g->extra[i].raw, g->extra[i].raw_size);
+	g->nr_extra = 0;
+}
+
+/**
+ * vmm_guest_add_ram - add guest RAM in a new memslot, as a DIMM hot-add does
+ * @g: the guest
+ * @gpa: its guest physical address (2 MiB aligned, outside the other RAM)
+ * @size: its size
+ * @mmap_flags: added to the anonymous private mapping, e.g. MAP_HUGETLB |
+ *	MAP_HUGE_1GB; 0 for normal pages (THP advised)
+ *
+ * The RAM is faulted in; it is not DMA-mapped (vmm_guest_dma_map() does).
+ *
+ * Return: 0, or a negative errno with nothing added.
+ */
+int vmm_guest_add_ram(struct vmm_guest *g, u64 gpa, u64 size, int mmap_flags)
+{
+	struct kvm_userspace_memory_region slot = { 0 };
+	struct vmm_ram *r = &g->extra[g->nr_extra];
+	int ret;
+
+	if (g->nr_extra == VMM_MAX_EXTRA_RAM)
+		return -ENOSPC;
+	if (!size || gpa % VMM_HUGE || size % VMM_PAGE)
+		return -EINVAL;
+	/* hugetlbfs aligns by itself; normal pages get a 2 MiB alignment. */
+	r->raw_size = mmap_flags & MAP_HUGETLB ? size : size + VMM_HUGE;
+	r->raw = mmap(NULL, r->raw_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | mmap_flags, -1, 0);
+	if (r->raw == MAP_FAILED)
+		return -errno;
+	r->ram = (u8 *)(((unsigned long)r->raw + VMM_HUGE - 1) &
+			~(VMM_HUGE - 1));
+	if (!(mmap_flags & MAP_HUGETLB))
+		madvise(r->ram, size, MADV_HUGEPAGE);
+	memset(r->ram, 0, size);
+	slot.slot = 1 + g->nr_extra;
+	slot.guest_phys_addr = gpa;
+	slot.memory_size = size;
+	slot.userspace_addr = (unsigned long)r->ram;
+	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &slot)) {
+		ret = -errno;
+		munmap(r->raw, r->raw_size);
+		return ret;
+	}
+	r->gpa = gpa;
+	r->size = size;
+	g->nr_extra++;
+	return 0;
+}
+
+static void *vmm_ram_ptr(u8 *ram, u64 base, u64 size, u64 gpa, u64 len)
+{
+	if (gpa < base || len > size || gpa - base > size - len)
+		return NULL;
+	return ram + (gpa - base);
 }
 
 void *vmm_guest_ptr(struct vmm_guest *g, u64 gpa, u64 len)
 {
-	if (gpa < g->gpa || len > g->size || gpa - g->gpa > g->size - len)
-		return NULL;
-	return g->ram + (gpa - g->gpa);
+	void *p = vmm_ram_ptr(g->ram, g->gpa, g->size, gpa, len);
+	unsigned int i;
+
+	for (i = 0; !p && i < g->nr_extra; i++)
+		p = vmm_ram_ptr(g->extra[i].ram, g->extra[i].gpa,
+				g->extra[i].size, gpa, len);
+	return p;
 }
 
 /* Bump allocator over [gpa, limit); returns 0 when exhausted. */

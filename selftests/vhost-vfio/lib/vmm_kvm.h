@@ -14,6 +14,24 @@
 #define VMM_PAGE		4096ULL
 
 /**
+ * struct vmm_ram - guest RAM added after the first, behind its own memslot
+ * @raw: the mmap behind @ram
+ * @raw_size: its size
+ * @ram: the RAM
+ * @gpa: its guest physical address, also its IOVA
+ * @size: its size
+ */
+struct vmm_ram {
+	void *raw;
+	size_t raw_size;
+	u8 *ram;
+	u64 gpa;
+	u64 size;
+};
+
+#define VMM_MAX_EXTRA_RAM	4
+
+/**
  * struct vmm_guest - the VM a VMM runs: RAM, KVM and the VFIO container
  * @kvm: /dev/kvm
  * @vm: KVM_CREATE_VM
@@ -28,6 +46,8 @@
  * @chunk: granule of VFIO_IOMMU_MAP_DMA (type1 v2 cannot split a mapping)
  * @next: allocator: next free GPA
  * @limit: allocator: end of what it may hand out
+ * @extra: RAM added later (vmm_guest_add_ram()), like a hot-added DIMM
+ * @nr_extra: entries in @extra
  */
 struct vmm_guest {
 	int kvm;
@@ -43,12 +63,16 @@ struct vmm_guest {
 	u64 chunk;
 	u64 next;
 	u64 limit;
+	struct vmm_ram extra[VMM_MAX_EXTRA_RAM];
+	unsigned int nr_extra;
 };
 
 int vmm_guest_create(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk);
 /* The same with the RAM not faulted in (pinning at DRIVER_OK faults it). */
 int vmm_guest_create_lazy(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk);
 void vmm_guest_destroy(struct vmm_guest *g);
+/* More RAM in a memslot of its own; @mmap_flags e.g. MAP_HUGETLB. */
+int vmm_guest_add_ram(struct vmm_guest *g, u64 gpa, u64 size, int mmap_flags);
 void *vmm_guest_ptr(struct vmm_guest *g, u64 gpa, u64 len);
 u64 vmm_guest_alloc(struct vmm_guest *g, u64 size, u64 align);
 int vmm_guest_dma_map(struct vmm_guest *g, u64 gpa, u64 size);
