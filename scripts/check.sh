@@ -90,7 +90,7 @@ suite_vm() {
 	local name=$1
 	shift
 	scripts/vm-run.sh --quiet --host "$vm_host" --l2 "${vm_l2:-$vm_host}" \
-		--name "$name" --timeout 2400 --nics 6 \
+		--name "$name" --timeout 2400 --nics 6 --huge1g 1 \
 		--nic-opts 2:packed=on --nic-opts 3:iommu_platform=off \
 		--mq-nic 4:2 --rp-nic 5 --nic-opts 5:modern-pio-notify=on \
 		-- selftests/vhost-vfio/run_suite.sh "$@"

@@ -50,7 +50,9 @@ options:
                       intremap=on,caching-mode=on,device-iotlb=on,snoop-control=on),
                       e.g. intremap=off,caching-mode=on,snoop-control=on for
                       an IOMMU without interrupt remapping
-  --mem SIZE          L1 memory (default 4G)
+  --mem SIZE          L1 memory in GiB, e.g. 4G (the default)
+  --huge1g N          reserve N 1 GiB hugetlb pages at L1 boot, on top of
+                      --mem (datapath_test's hugetlb_1g case needs one)
   --timeout SECONDS   wall-clock bound for the whole VM run (default 900)
   --name NAME         results go to .vm-out/NAME (default: run)
   --quiet             do not echo the L1 console (it is still logged)
@@ -66,7 +68,7 @@ USAGE
 }
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-nics=2 mem=4G timeout=900 name=run quiet=0 tcg_thread=${VV_TCG_THREAD:-multi}
+nics=2 mem=4G huge1g=0 timeout=900 name=run quiet=0 tcg_thread=${VV_TCG_THREAD:-multi}
 host=${VV_HOST:-debian12} l2=${VV_L2:-}
 iommu_opts=intremap=on,caching-mode=on,device-iotlb=on,snoop-control=on
 declare -A nic_opts=() mq_pairs=() rp_nic=()
@@ -78,6 +80,7 @@ while [ $# -gt 0 ]; do
 	--rp-nic) rp_nic[$2]=1; shift 2;;
 	--iommu-opts) iommu_opts=$2; shift 2;;
 	--mem) mem=$2; shift 2;;
+	--huge1g) huge1g=$2; shift 2;;
 	--timeout) timeout=$2; shift 2;;
 	--name) name=$2; shift 2;;
 	--quiet) quiet=1; shift;;
@@ -177,6 +180,11 @@ printf '%q ' "$@" > "$out/cmd.sh"
 echo >> "$out/cmd.sh"
 
 append="console=ttyS0 panic=-1 intel_iommu=on iommu=pt no_timer_check softlockup_all_cpu_backtrace=1"
+# A 1 GiB page cannot be had once L1 runs: reserve them at boot, on top.
+if [ "$huge1g" -gt 0 ]; then
+	append="$append hugepagesz=1G hugepages=$huge1g"
+	mem=$(( ${mem%G} + huge1g ))G
+fi
 append="$append loglevel=5 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
 [ "$root" != / ] && append="$append vv.top=$top"
 
