@@ -220,6 +220,19 @@ static bool vv_status_allowed(struct vhost_vfio_dev *vd, u8 old, u8 status)
 	return !why;
 }
 
+/* The VF queue of the first enabled guest queue from *@gq on, or -1. */
+static int vv_next_enabled_queue(struct vhost_vfio_dev *vd, u16 *gq)
+{
+	int q;
+
+	for (; *gq < vd->num_queues; (*gq)++) {
+		q = vv_vf_queue(vd, *gq);
+		if (q >= 0 && vd->vqs[*gq].enabled)
+			return q;
+	}
+	return -1;
+}
+
 /* One notify per enabled queue: kicks the VF may have ignored before. */
 static void vv_replay_kicks(struct vhost_vfio_dev *vd)
 {
@@ -227,10 +240,7 @@ static void vv_replay_kicks(struct vhost_vfio_dev *vd)
 	u16 gq;
 	int q;
 
-	for (gq = 0; gq < vd->num_queues; gq++) {
-		q = vv_vf_queue(vd, gq);
-		if (q < 0 || !vd->vqs[gq].enabled)
-			continue;
+	for (gq = 0; (q = vv_next_enabled_queue(vd, &gq)) >= 0; gq++) {
 		vf->ops->notify_write(vf->be,
 				      (u64)vf->notify_off[q] * vf->notify_mult,
 				      q, 2);
@@ -256,10 +266,7 @@ static bool vv_vf_go_live(struct vhost_vfio_dev *vd)
 	u16 gq;
 	int q;
 
-	for (gq = 0; gq < vd->num_queues; gq++) {
-		q = vv_vf_queue(vd, gq);
-		if (q < 0 || !vd->vqs[gq].enabled)
-			continue;
+	for (gq = 0; (q = vv_next_enabled_queue(vd, &gq)) >= 0; gq++) {
 		vf->ops->queue_set_enable(vf->be, q, true);
 		if (!vf->ops->queue_get_enable(vf->be, q)) {
 			dev_warn_ratelimited(vv_dev(vd), "VF %s refused to enable its queue %d; no DRIVER_OK\n",

@@ -1720,7 +1720,7 @@ static void hugetlb_maps(struct __test_metadata *_metadata,
 	    (write_file("/proc/sys/vm/drop_caches", "3") ||
 	     write_file("/proc/sys/vm/compact_memory", "1") ||
 	     hugepool_set(pool, want) < want))
-		SKIP(return, "cannot reserve %u pages in %s (for 1 GiB pages, boot L1 with vm-run.sh --huge1g 1)",
+		SKIP(return, "cannot reserve %u pages in %s (vm-run.sh --huge1g)",
 		     count, pool);
 
 	bring_up(_metadata, self);
