@@ -7,9 +7,10 @@
  *
  * The buffer is bound to NODE (mbind), filled with pseudo-random bytes and
  * also written to COPY_FILE (for its checksum).  Every page is checked to
- * be on NODE (move_pages), then sent with MSG_ZEROCOPY.  The kernel's
- * completion notifications say whether it had to copy instead (no
- * scatter-gather on the device, or loopback).  Prints one line:
+ * be on NODE (move_pages), then sent with MSG_ZEROCOPY, one send in flight
+ * at a time.  The kernel's completion notification of each send says
+ * whether it had to copy instead (no scatter-gather on the device,
+ * loopback, a retransmission that split the buffer).  Prints one line:
  *   ZC-SENT bytes=B pages=P on_node=N notifications=M copied=C
  * and exits 0 if everything was sent.  Used in a nested guest (static).
  */
@@ -141,11 +142,15 @@ int main(int argc, char **argv)
 			return perror("send"), 1;
 		off += n;
 		sent++;
+		/*
+		 * One send in flight: the kernel merges the notifications of
+		 * consecutive sends into one range with the flags of the first
+		 * (a retransmission that had to copy would mark them all).
+		 */
+		while (completed_hi < sent)
+			if (drain(fd, 1))
+				return perror("errqueue"), 1;
 	}
-	/* The buffer must stay until the kernel let go of every page. */
-	while (completed_hi < sent)
-		if (drain(fd, 1))
-			return perror("errqueue"), 1;
 	shutdown(fd, SHUT_WR);
 	close(fd);
 	printf("ZC-SENT bytes=%zu pages=%zu on_node=%lu notifications=%u copied=%u\n",
