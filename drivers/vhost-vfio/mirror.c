@@ -61,7 +61,7 @@
 #include "vhost_vfio_priv.h"
 #include "trace.h"
 
-static unsigned int mirror_poll_ms = 20;
+static unsigned int mirror_poll_ms = 50;
 module_param(mirror_poll_ms, uint, 0644);
 MODULE_PARM_DESC(mirror_poll_ms,
 		 "While a VF runs, how often (ms) to look for guest memory the VMM added (0: never)");
@@ -506,7 +506,8 @@ void vhost_vfio_mirror_init(struct vhost_vfio_dev *vd)
 	vd->mirror.runs = RB_ROOT_CACHED;
 	init_waitqueue_head(&vd->mirror.pin_wq);
 	INIT_WORK(&vd->mirror.work, vv_mirror_work);
-	INIT_DELAYED_WORK(&vd->mirror.poll, vv_mirror_poll);
+	/* Deferrable: an idle CPU is not woken for it; a busy guest's is. */
+	INIT_DEFERRABLE_WORK(&vd->mirror.poll, vv_mirror_poll);
 	spin_lock_init(&vd->mirror.state_lock);
 }
 

@@ -1616,7 +1616,7 @@ static long long wait_counter(struct nic *n, const char *name, long long want,
 	const struct timespec tick = { .tv_nsec = 1000000 };
 	long long v = vmm_counter(n->uuid, name);
 
-	/* No event to wait on: the mirror's poll runs every 20 ms. */
+	/* No event to wait on: the mirror's poll runs every 50 ms. */
 	while (v < want && v >= 0 && ms-- > 0) {
 		nanosleep(&tick, NULL);
 		v = vmm_counter(n->uuid, name);
