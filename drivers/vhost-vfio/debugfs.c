@@ -14,7 +14,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses, reserved;
-	u64 refills, extends, grown, gaps, polls;
+	u64 refills, extends, grown, gaps, polls, pin_ns;
 	const char *state;
 	int result;
 
@@ -31,6 +31,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 	memcpy(maps, m->maps, sizeof(maps));
 	pinned = m->pinned_pages;
 	ns = m->build_ns;
+	pin_ns = m->build_pin_ns;
 	builds = m->builds;
 	reuses = m->reuses;
 	reserved = m->reserved_pages;
@@ -46,6 +47,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "mirror_state: %s\n", state);
 	seq_printf(s, "mirror_result: %d\n", result);
 	seq_printf(s, "mirror_build_ns: %llu\n", ns);
+	seq_printf(s, "mirror_build_pin_ns: %llu\n", pin_ns);
 	seq_printf(s, "mirror_pinned_pages: %llu\n", pinned);
 	seq_printf(s, "mirror_bytes: %llu\n", pinned << PAGE_SHIFT);
 	seq_printf(s, "mirror_maps_4k: %llu\n", maps[0]);

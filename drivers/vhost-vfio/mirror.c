@@ -193,6 +193,7 @@ struct vv_builder {
 	u64 pinned_before;
 	u64 gap_pages;		/* memslot pages VFIO refused */
 	u64 reserved_pages;	/* memslot pages in m->excluded */
+	u64 pin_ns;		/* time spent inside vfio_pin_pages() */
 	u64 start_ns;
 	bool live;
 	bool refill;		/* the mirror was current: gaps only */
@@ -308,6 +309,7 @@ static int vv_pin_batch(struct vhost_vfio_dev *vd, struct vv_builder *b,
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	bool stale;
+	u64 t0;
 	int ret;
 
 	mutex_lock(&m->lock);
@@ -318,8 +320,10 @@ static int vv_pin_batch(struct vhost_vfio_dev *vd, struct vv_builder *b,
 	mutex_unlock(&m->lock);
 
 	/* VFIO compares with the DMA mapping's R/W; no CACHE here. */
+	t0 = local_clock();
 	ret = vfio_pin_pages(&vd->vdev, iova, n, IOMMU_READ | IOMMU_WRITE,
 			     b->pages);
+	b->pin_ns += local_clock() - t0;
 
 	mutex_lock(&m->lock);
 	m->pinning = false;
@@ -533,6 +537,7 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->gap_pages = 0;
 	m->last_error = 0;
 	m->build_ns = 0;
+	m->build_pin_ns = 0;
 	m->started = false;
 	spin_lock(&m->state_lock);
 	m->valid = false;
@@ -732,10 +737,12 @@ static int vv_pass_commit(struct vhost_vfio_dev *vd, struct vv_builder *b)
 		m->builds++;
 	if (b->live && added)
 		m->extends++;
-	if (b->pinned_before)
+	if (b->pinned_before) {
 		m->grown_pages += added;
-	else
+	} else {
 		m->build_ns = local_clock() - b->start_ns;
+		m->build_pin_ns = b->pin_ns;
+	}
 	m->gap_pages = b->gap_pages;
 	m->reserved_pages = b->reserved_pages;
 	spin_lock(&m->state_lock);

@@ -223,7 +223,8 @@ struct vhost_vfio_span {
  * @prot: IOMMU protection used for every mapping
  * @pinned_pages: pages currently pinned through VFIO
  * @maps: IOMMU mappings currently in the domain, by page size (4K, 2M, 1G)
- * @build_ns: duration of the last build
+ * @build_ns: duration of the first pass since open
+ * @build_pin_ns: of which inside vfio_pin_pages()
  * @builds: completed builds since open
  * @reuses: DRIVER_OKs that found the mirror still current
  * @refills: passes that found the mirror current and only retried its gaps
@@ -285,6 +286,7 @@ struct vhost_vfio_mirror {
 	u64 pinned_pages;
 	u64 maps[3];
 	u64 build_ns;
+	u64 build_pin_ns;
 	u64 builds;
 	u64 reuses;
 	u64 refills;
