@@ -49,6 +49,7 @@ awk -v mb="$MB" '
 		printf "%-22s %14s %14s\n", "access_max_ns", "-", g("mdev access_max_ns")
 		printf "%-22s %14s %14s\n", "driver_ok_deferred", "-", g("mdev driver_ok_deferred")
 		printf "%-22s %14s %14s\n", "mirror_build_ns", "-", g("mdev mirror_build_ns")
+		printf "%-22s %14s %14s\n", "  in_vfio_pin_pages_ns", "-", g("mdev mirror_build_pin_ns")
 		printf "%-22s %14s %14s\n", "pinned_pages", "(all)", g("mdev mirror_pinned_pages")
 		printf "%-22s %14s %14s\n", "iommu_maps", "n/a (type1)", g("mdev mirror_maps")
 		printf "%-22s %14s %14s\n", "iommu_maps_4k", "n/a", g("mdev mirror_maps_4k")

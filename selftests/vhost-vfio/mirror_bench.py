@@ -158,7 +158,8 @@ def mdev():
     status = rd(0x14, 1)
     c = counters(uuid)
     out("status", f"{status:#x}")
-    for k in ("mirror_build_ns", "mirror_pinned_pages", "mirror_bytes",
+    for k in ("mirror_build_ns", "mirror_build_pin_ns",
+              "mirror_pinned_pages", "mirror_bytes",
               "mirror_maps", "mirror_maps_4k", "mirror_maps_2m",
               "mirror_maps_1g", "iommu_pgsize_bitmap", "access_max_ns",
               "driver_ok_deferred", "kicks_replayed"):
