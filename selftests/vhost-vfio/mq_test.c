@@ -21,9 +21,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 #include "vmm_kvm.h"
 
 #define GUEST_GPA	BIT_ULL(32)
@@ -37,33 +35,24 @@
 			 VIRTIO_CONFIG_S_FEATURES_OK)
 
 FIXTURE(mq) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
+	struct vmm_dev dev;
 	struct vmm_guest g;
-	bool open;
-	u64 vf_features;
 };
 
 FIXTURE_SETUP(mq)
 {
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "vf_features",
-				   &self->vf_features));
-	vmm_init(&self->vmm, self->uuid);
+	vmm_dev_create(&self->dev, 0);
 	memset(&self->g, 0, sizeof(self->g));
 }
 
 FIXTURE_TEARDOWN(mq)
 {
-	if (self->open)
-		vmm_close(&self->vmm);
+	if (self->dev.open)
+		vmm_close(&self->dev.vmm);
+	self->dev.open = false;
 	if (self->g.kvm > 0)
 		vmm_guest_destroy(&self->g);
-	if (mdev_exists(self->uuid))
-		mdev_remove(self->uuid);
+	vmm_dev_destroy(&self->dev);
 }
 
 /* Chain header, one data byte and the ack byte; publish it and kick. */
@@ -117,7 +106,7 @@ FIXTURE_VARIANT_ADD(mq, all_pairs_mq) {
 
 TEST_F_TIMEOUT(mq, control_command_answered, 120)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	char mode[128] = "";
 	struct vmm_vq ctrl;
 	size_t db_len = 0;
@@ -128,16 +117,16 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 	int efd, ret;
 	u8 *ack;
 
-	if (!(self->vf_features & BIT_ULL(VIRTIO_NET_F_MQ)))
+	if (!(self->dev.vf & BIT_ULL(VIRTIO_NET_F_MQ)))
 		SKIP(return, "%s has one queue pair (scripts/vm-run.sh --mq-nic)",
-		     self->bdf);
-	ASSERT_TRUE(self->vf_features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ));
-	ASSERT_TRUE(self->vf_features & BIT_ULL(VIRTIO_NET_F_CTRL_RX));
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "max_queue_pairs",
+		     self->dev.bdf);
+	ASSERT_TRUE(self->dev.vf & BIT_ULL(VIRTIO_NET_F_CTRL_VQ));
+	ASSERT_TRUE(self->dev.vf & BIT_ULL(VIRTIO_NET_F_CTRL_RX));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "max_queue_pairs",
 				     variant->pairs));
-	ASSERT_LT(0, mdev_attr_read(self->uuid, "doorbell_mode", mode,
+	ASSERT_LT(0, mdev_attr_read(self->dev.uuid, "doorbell_mode", mode,
 				    sizeof(mode)));
-	TH_LOG("%s with max_queue_pairs %s: doorbell_mode \"%s\"", self->bdf,
+	TH_LOG("%s with max_queue_pairs %s: doorbell_mode \"%s\"", self->dev.bdf,
 	       variant->pairs, mode);
 	ASSERT_EQ(0, strcmp(mode, variant->doorbell_mode));
 
@@ -145,8 +134,8 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 	if (ret == -ENOENT || ret == -ENODEV)
 		SKIP(return, "no KVM: %s", strerror(-ret));
 	ASSERT_EQ(0, ret);
-	ASSERT_EQ(0, vmm_open_guest(v, self->uuid, &self->g));
-	self->open = true;
+	ASSERT_EQ(0, vmm_open_guest(v, self->dev.uuid, &self->g));
+	self->dev.open = true;
 	ASSERT_EQ(0, vmm_virtio_locate(v));
 	/* 2 * pairs data queues and the control queue. */
 	EXPECT_EQ(variant->pairs[0] == '1' ? 3 : 5,
@@ -186,9 +175,9 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 	EXPECT_EQ(VIRTIO_NET_OK, *ack);
 	TH_LOG("%llu kicks on guest queue %u, bar2_notify_writes %lld",
 	       (unsigned long long)ctrl.kicks, variant->ctrl_queue,
-	       vmm_counter(self->uuid, "bar2_notify_writes"));
+	       vmm_counter(self->dev.uuid, "bar2_notify_writes"));
 	EXPECT_EQ(db ? 0 : (long long)ctrl.kicks,
-		  vmm_counter(self->uuid, "bar2_notify_writes"));
+		  vmm_counter(self->dev.uuid, "bar2_notify_writes"));
 	vmm_vio_set_status(v, 0);
 	if (db)
 		munmap(db, db_len);
