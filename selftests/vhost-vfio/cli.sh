@@ -52,7 +52,7 @@ vv_check "show (human) prints the mdev and its feature names" \
 	bash -c "'$CLI' show | grep -q 'offered_features .*VERSION_1'"
 vv_check "set --mtu while closed: accepted" \
 	bash -c "'$CLI' set '$uuid' --mtu 1500 && test \"\$(cat /sys/bus/mdev/devices/$uuid/mtu)\" = 1500"
-coproc HOLD { python3 "$(dirname "$0")/hold_open.py" "$uuid"; }
+coproc HOLD { "$VV_BIN/hold_open" "$uuid"; }
 read -r -u "${HOLD[0]}" opened
 vv_check "set while a VMM holds the device open: busy, says to stop the guest" \
 	expect_fail "busy: the device is open" "$CLI" set "$uuid" --mtu 1400

@@ -226,12 +226,12 @@ vv_kmsg_logged() {
 	vv_kmsg_since | grep -q -- "$1"
 }
 
-# vv_open_says NAME EXPECTED: "hold_open.py --once NAME" (an mdev UUID or
+# vv_open_says NAME EXPECTED: "hold_open --once NAME" (an mdev UUID or
 # a vfio-pci BDF opened once like a VMM) prints EXPECTED: "open" or e.g.
 # "refused VFIO_SET_IOMMU EPERM".
 vv_open_says() {
 	local got
-	got=$(python3 "$VV_PROJECT/selftests/vhost-vfio/hold_open.py" --once "$1" 2>&1)
+	got=$("$VV_BIN/hold_open" --once "$1" 2>&1)
 	vv_log "open $1: $got"
 	[ "$got" = "$2" ]
 }
