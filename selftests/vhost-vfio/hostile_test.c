@@ -879,6 +879,9 @@ TEST_F(hostile, ioctl_irq_info)
 		ASSERT_EQ(0, vmm_irq_info(v, i, &irq));
 		ASSERT_EQ(0, irq.count) TH_LOG("irq index %u", i);
 	}
+	/* One request irq, to ask the VMM to release the device. */
+	ASSERT_EQ(0, vmm_irq_info(v, VFIO_PCI_REQ_IRQ_INDEX, &irq));
+	EXPECT_EQ(1, irq.count);
 	EXPECT_EQ(-EFAULT, raw_ioctl(v->device, VFIO_DEVICE_GET_IRQ_INFO, NULL));
 	USABLE();
 }
@@ -1095,6 +1098,17 @@ TEST_F(hostile, set_irqs_msix_mask_unmask)
 		EXPECT_TRUE(ret == -ENOTTY || ret == -EINVAL)
 			TH_LOG("flags 0x%x count 0: %d", flags[i], ret);
 	}
+	/* Ours is EINVAL, also with the vectors wired. */
+	s->fds[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, s->fds[0]);
+	ASSERT_EQ(0, set_irqs(v->device, s, sizeof(*s), TRIG_EVENTFD, MSIX, 0,
+			      1));
+	EXPECT_EQ(-EINVAL, set_irqs(v->device, s, IRQ_SET_MINSZ, flags[0], MSIX,
+				    0, 1)) TH_LOG("MSI-X mask");
+	EXPECT_EQ(-EINVAL, set_irqs(v->device, s, IRQ_SET_MINSZ, flags[1], MSIX,
+				    0, 1)) TH_LOG("MSI-X unmask");
+	EXPECT_EQ(0, msix_disable(v->device));
+	close(s->fds[0]);
 	free(s);
 	USABLE();
 }

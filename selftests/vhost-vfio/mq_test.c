@@ -41,18 +41,13 @@ FIXTURE(mq) {
 
 FIXTURE_SETUP(mq)
 {
-	vmm_dev_create(&self->dev, 0);
 	memset(&self->g, 0, sizeof(self->g));
+	vmm_dev_create(&self->dev, 0);
 }
 
 FIXTURE_TEARDOWN(mq)
 {
-	if (self->dev.open)
-		vmm_close(&self->dev.vmm);
-	self->dev.open = false;
-	if (self->g.kvm > 0)
-		vmm_guest_destroy(&self->g);
-	vmm_dev_destroy(&self->dev);
+	vmm_dev_guest_destroy(&self->dev, &self->g);
 }
 
 /* Chain header, one data byte and the ack byte; publish it and kick. */
@@ -111,7 +106,7 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 	struct vmm_vq ctrl;
 	size_t db_len = 0;
 	u64 want, db_off = 0;
-	void *db;
+	void *db, *p;
 	u16 id;
 	u32 len;
 	int efd, ret;
@@ -145,6 +140,16 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 						  max_virtqueue_pairs), 2));
 	db = vmm_doorbell_map(v, &db_off, &db_len);
 	ASSERT_EQ(!strcmp(variant->doorbell_mode, "mapped"), !!db);
+	if (!db) {
+		/* Trapped: no MMAP flag on BAR2, and its mmap is refused. */
+		EXPECT_FALSE(v->region[VFIO_PCI_BAR2_REGION_INDEX].flags &
+			     VFIO_REGION_INFO_FLAG_MMAP);
+		p = mmap(NULL, VMM_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 v->device, v->region[VFIO_PCI_BAR2_REGION_INDEX].offset);
+		EXPECT_EQ(MAP_FAILED, p) TH_LOG("BAR2 mapped although trapped");
+		if (p != MAP_FAILED)
+			munmap(p, VMM_PAGE);
+	}
 
 	want = BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
 	       BIT_ULL(VIRTIO_NET_F_CTRL_VQ) | BIT_ULL(VIRTIO_NET_F_CTRL_RX);

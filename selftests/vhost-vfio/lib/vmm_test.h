@@ -6,6 +6,9 @@
 #ifndef _VV_SELFTEST_VMM_TEST_H
 #define _VV_SELFTEST_VMM_TEST_H
 
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -13,6 +16,7 @@
 #include <kselftest_harness.h>
 
 #include "vmm.h"
+#include "vmm_kvm.h"
 
 /*
  * In a FIXTURE_SETUP (or any function with the harness's _metadata): a
@@ -60,6 +64,39 @@ FIXTURE_SETUP(mdev_open)
 FIXTURE_TEARDOWN(mdev_open)
 {
 	vmm_dev_destroy(&self->dev);
+}
+
+/* Close the device, then the guest it was opened into, then the mdev. */
+static inline void vmm_dev_guest_destroy(struct vmm_dev *dev,
+					 struct vmm_guest *g)
+{
+	if (dev->open)
+		vmm_close(&dev->vmm);
+	dev->open = false;
+	if (g->kvm > 0)
+		vmm_guest_destroy(g);
+	vmm_dev_destroy(dev);
+}
+
+/*
+ * FIXTURE(mdev_guest): an mdev created on $VV_BDF and an empty guest
+ * (self->g, zeroed): the test creates the VM and opens the device into it
+ * (vmm_guest_create(), vmm_open_guest(), then sets self->dev.open).
+ */
+FIXTURE(mdev_guest) {
+	struct vmm_dev dev;
+	struct vmm_guest g;
+};
+
+FIXTURE_SETUP(mdev_guest)
+{
+	memset(&self->g, 0, sizeof(self->g));
+	vmm_dev_create(&self->dev, 0);
+}
+
+FIXTURE_TEARDOWN(mdev_guest)
+{
+	vmm_dev_guest_destroy(&self->dev, &self->g);
 }
 
 /* A modest, valid subset of the virtio-net features @offered. */
