@@ -56,6 +56,10 @@ static u8 *ctrl_command(struct vmm_guest *g, struct vmm_vq *vq, u8 class,
 {
 	u64 gpa = vmm_guest_alloc(g, VMM_PAGE, VMM_PAGE);
 	u8 *buf = vmm_guest_ptr(g, gpa, 4);
+	/* class and command, data, ack (virtio 5.1.6.5) */
+	const struct vmm_vq_buf chain[] = {
+		{ gpa, 2, false }, { gpa + 2, 1, false }, { gpa + 3, 1, true },
+	};
 
 	if (!buf)
 		return NULL;
@@ -63,13 +67,8 @@ static u8 *ctrl_command(struct vmm_guest *g, struct vmm_vq *vq, u8 class,
 	buf[1] = cmd;
 	buf[2] = data;
 	buf[3] = 0xff;		/* the device writes VIRTIO_NET_OK or _ERR */
-	vq->desc[0] = (struct vring_desc){ gpa, 2, VRING_DESC_F_NEXT, 1 };
-	vq->desc[1] = (struct vring_desc){ gpa + 2, 1, VRING_DESC_F_NEXT, 2 };
-	vq->desc[2] = (struct vring_desc){ gpa + 3, 1, VRING_DESC_F_WRITE, 0 };
-	vq->avail->ring[vq->avail_idx % vq->size] = 0;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	vq->avail_idx++;
-	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELAXED);
+	if (vmm_vq_add_chain(vq, 0, chain, ARRAY_SIZE(chain)))
+		return NULL;
 	vmm_vq_kick(vq);
 	return buf + 3;
 }
