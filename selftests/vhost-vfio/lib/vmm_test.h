@@ -109,4 +109,155 @@ static inline u64 vmm_net_subset(u64 offered)
 			  BIT_ULL(VIRTIO_NET_F_MRG_RXBUF));
 }
 
+/*
+ * Single cases.  A test binary runs only the cases named on its command
+ * line, or in $VV_CASE as BINARY:NAME[,NAME...] (then a binary of another
+ * name runs none: a shell test that runs several binaries runs the one
+ * case asked for).  NAME is a test's name, FIXTURE.TEST or
+ * FIXTURE.VARIANT.TEST.  "-l" lists the cases.  TEST_HARNESS_MAIN calls
+ * this instead of the harness's own test_harness_run().
+ */
+static inline bool vmm_case_is(const char *want, const char *f,
+			       const char *v, const char *t)
+{
+	char full[256];
+
+	if (!strcmp(want, t))
+		return true;
+	snprintf(full, sizeof(full), "%s.%s", f, t);
+	if (!strcmp(want, full))
+		return true;
+	snprintf(full, sizeof(full), "%s.%s.%s", f, v ? v : "", t);
+	return v && !strcmp(want, full);
+}
+
+static inline bool vmm_case_wanted(char **want, int n, const char *f,
+				   const char *v, const char *t)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (vmm_case_is(want[i], f, v, t))
+			return true;
+	}
+	return false;
+}
+
+/* Keep the variants and tests of @f that @want names; how many tests. */
+static inline int vmm_case_filter(struct __fixture_metadata *f, char **want,
+				  int n)
+{
+	struct __fixture_variant_metadata *v, *vnext, *variants = NULL;
+	struct __test_metadata *t, *tnext, *tests = NULL;
+	bool keep;
+	int kept = 0;
+
+	for (v = f->variant; v; v = vnext) {
+		vnext = v->next;
+		for (keep = false, t = f->tests; t && !keep; t = t->next)
+			keep = vmm_case_wanted(want, n, f->name, v->name,
+					       t->name);
+		if (!keep)
+			continue;
+		if (variants) {
+			v->prev = variants->prev;
+			variants->prev->next = v;
+			variants->prev = v;
+		} else {
+			variants = v;
+			v->prev = v;
+		}
+		v->next = NULL;
+	}
+	for (t = f->tests; t; t = tnext) {
+		tnext = t->next;
+		keep = false;
+		for (v = variants; v && !keep; v = v->next)
+			keep = vmm_case_wanted(want, n, f->name, v->name,
+					       t->name);
+		if (!f->variant)
+			keep = vmm_case_wanted(want, n, f->name, NULL, t->name);
+		if (!keep)
+			continue;
+		if (tests) {
+			t->prev = tests->prev;
+			tests->prev->next = t;
+			tests->prev = t;
+		} else {
+			tests = t;
+			t->prev = t;
+		}
+		t->next = NULL;
+		kept++;
+	}
+	/* A fixture with variants but none kept runs nothing. */
+	if (f->variant && !variants)
+		tests = NULL;
+	f->variant = variants;
+	f->tests = tests;
+	return tests ? kept : 0;
+}
+
+static inline void vmm_case_list(void)
+{
+	struct __fixture_variant_metadata *v;
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = __fixture_list; f; f = f->next) {
+		for (t = f->tests; t; t = t->next) {
+			if (!f->variant)
+				printf("%s.%s\n", f->name, t->name);
+			for (v = f->variant; v; v = v->next)
+				printf("%s.%s.%s\n", f->name, v->name, t->name);
+		}
+	}
+}
+
+static inline int vmm_test_harness_run(int argc, char **argv)
+{
+	char *env = getenv("VV_CASE"), *names, *colon, *want[64];
+	struct __fixture_metadata *f;
+	int n = 0, found = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "-l")) {
+		vmm_case_list();
+		return 0;
+	}
+	if (argc > 1) {
+		for (n = 0; n < argc - 1 && n < 64; n++)
+			want[n] = argv[n + 1];
+	} else if (env && *env) {
+		names = strdup(env);
+		colon = names ? strchr(names, ':') : NULL;
+		if (!colon) {
+			fprintf(stderr, "VV_CASE=%s: not BINARY:NAME\n", env);
+			return KSFT_FAIL;
+		}
+		*colon = '\0';
+		/* Another binary's case: run none of these. */
+		if (strcmp(names, basename(argv[0])))
+			colon = NULL;
+		for (env = colon ? strtok(colon + 1, ",") : NULL; env && n < 64;
+		     env = strtok(NULL, ","))
+			want[n++] = env;
+		if (!colon) {
+			for (f = __fixture_list; f; f = f->next)
+				f->tests = NULL;
+		}
+	}
+	if (n) {
+		for (f = __fixture_list; f; f = f->next)
+			found += vmm_case_filter(f, want, n);
+		if (!found) {
+			fprintf(stderr, "%s: no case named %s (-l lists them)\n",
+				argv[0], want[0]);
+			return KSFT_FAIL;
+		}
+	}
+	return test_harness_run(argc, argv);
+}
+
+#define test_harness_run vmm_test_harness_run
+
 #endif /* _VV_SELFTEST_VMM_TEST_H */
