@@ -33,9 +33,7 @@
 #include "vmm.h"
 
 struct holder {
-	int container;
-	int group;
-	int device;
+	struct vmm vmm;		/* its fds */
 	const char *step;	/* the step that failed */
 };
 
@@ -54,19 +52,6 @@ static bool is_mdev(const char *name)
 	return access(path, F_OK) == 0;
 }
 
-static void holder_close(struct holder *h)
-{
-	if (h->device >= 0)
-		close(h->device);
-	if (h->group >= 0)
-		close(h->group);
-	if (h->container >= 0)
-		close(h->container);
-	h->device = -1;
-	h->group = -1;
-	h->container = -1;
-}
-
 /*
  * Open @name's group into a type1v2 container and, for an mdev, the
  * device.  Return: 0, or a negative errno with h->step naming the step.
@@ -77,9 +62,7 @@ static int holder_open(struct holder *h, const char *name, bool mdev)
 	ssize_t n;
 	int ret;
 
-	h->container = -1;
-	h->group = -1;
-	h->device = -1;
+	vmm_init(&h->vmm, name);
 	snprintf(path, sizeof(path), "%s/%s/iommu_group",
 		 mdev ? VMM_MDEV_DEVICES : VMM_PCI_DEVICES, name);
 	h->step = "iommu_group";
@@ -88,31 +71,31 @@ static int holder_open(struct holder *h, const char *name, bool mdev)
 		goto err_errno;
 	link[n] = '\0';
 	h->step = "open /dev/vfio/vfio";
-	h->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (h->container < 0)
+	h->vmm.container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (h->vmm.container < 0)
 		goto err_errno;
 	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
 	h->step = "open /dev/vfio/GROUP";
-	h->group = open(path, O_RDWR | O_CLOEXEC);
-	if (h->group < 0)
+	h->vmm.group = open(path, O_RDWR | O_CLOEXEC);
+	if (h->vmm.group < 0)
 		goto err_errno;
 	h->step = "VFIO_GROUP_SET_CONTAINER";
-	if (ioctl(h->group, VFIO_GROUP_SET_CONTAINER, &h->container))
+	if (ioctl(h->vmm.group, VFIO_GROUP_SET_CONTAINER, &h->vmm.container))
 		goto err_errno;
 	h->step = "VFIO_SET_IOMMU";
-	if (ioctl(h->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+	if (ioctl(h->vmm.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		goto err_errno;
 	if (!mdev)
 		return 0;
 	h->step = "VFIO_GROUP_GET_DEVICE_FD";
-	h->device = ioctl(h->group, VFIO_GROUP_GET_DEVICE_FD, name);
-	if (h->device < 0)
+	h->vmm.device = ioctl(h->vmm.group, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (h->vmm.device < 0)
 		goto err_errno;
 	return 0;
 
 err_errno:
 	ret = -errno;
-	holder_close(h);
+	vmm_close(&h->vmm);
 	return ret;
 }
 
@@ -153,7 +136,7 @@ static int loop(double seconds, const char *uuid)
 			printf("open\n");
 			fflush(stdout);
 		}
-		holder_close(&h);
+		vmm_close(&h.vmm);
 	}
 	printf("opens %u, refused %u (", opens, nrefused);
 	for (err = 0, ret = 0; err < 200; err++) {
@@ -179,7 +162,7 @@ int main(int argc, char **argv)
 		if (ret)
 			return say_refused(&h, ret);
 		printf("open\n");
-		holder_close(&h);
+		vmm_close(&h.vmm);
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
@@ -194,6 +177,6 @@ int main(int argc, char **argv)
 	printf("open\n");
 	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
 		;
-	holder_close(&h);
+	vmm_close(&h.vmm);
 	return 0;
 }

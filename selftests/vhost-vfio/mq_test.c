@@ -34,22 +34,6 @@
 #define FEAT_OK		(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
 			 VIRTIO_CONFIG_S_FEATURES_OK)
 
-FIXTURE(mq) {
-	struct vmm_dev dev;
-	struct vmm_guest g;
-};
-
-FIXTURE_SETUP(mq)
-{
-	memset(&self->g, 0, sizeof(self->g));
-	vmm_dev_create(&self->dev, 0);
-}
-
-FIXTURE_TEARDOWN(mq)
-{
-	vmm_dev_guest_destroy(&self->dev, &self->g);
-}
-
 /* Chain header, one data byte and the ack byte; publish it and kick. */
 static u8 *ctrl_command(struct vmm_guest *g, struct vmm_vq *vq, u8 class,
 			u8 cmd, u8 data)
@@ -73,7 +57,8 @@ static u8 *ctrl_command(struct vmm_guest *g, struct vmm_vq *vq, u8 class,
 	return buf + 3;
 }
 
-FIXTURE_VARIANT(mq) {
+/* The test's variants of the shared FIXTURE(mdev_guest). */
+FIXTURE_VARIANT(mdev_guest) {
 	const char *pairs;	/* max_queue_pairs to provision, "0": all */
 	bool negotiate_mq;
 	u16 ctrl_queue;		/* the guest's control queue index */
@@ -81,24 +66,24 @@ FIXTURE_VARIANT(mq) {
 };
 
 /* The remap: guest control queue 2 is the VF's 4. */
-FIXTURE_VARIANT_ADD(mq, one_of_two_pairs_mq) {
+FIXTURE_VARIANT_ADD(mdev_guest, one_of_two_pairs_mq) {
 	.pairs = "1", .negotiate_mq = true, .ctrl_queue = 2,
 	.doorbell_mode = "trapped: " REMAP_REASON,
 };
 
 /* Without MQ the control queue is 2 on both sides (virtio 5.1.2). */
-FIXTURE_VARIANT_ADD(mq, one_of_two_pairs_no_mq) {
+FIXTURE_VARIANT_ADD(mdev_guest, one_of_two_pairs_no_mq) {
 	.pairs = "1", .negotiate_mq = false, .ctrl_queue = 2,
 	.doorbell_mode = "trapped: " REMAP_REASON,
 };
 
 /* Every pair: nothing to remap, the doorbells are mapped. */
-FIXTURE_VARIANT_ADD(mq, all_pairs_mq) {
+FIXTURE_VARIANT_ADD(mdev_guest, all_pairs_mq) {
 	.pairs = "0", .negotiate_mq = true, .ctrl_queue = 4,
 	.doorbell_mode = "mapped",
 };
 
-TEST_F_TIMEOUT(mq, control_command_answered, 120)
+TEST_F_TIMEOUT(mdev_guest, control_command_answered, 120)
 {
 	struct vmm *v = &self->dev.vmm;
 	char mode[128] = "";

@@ -66,18 +66,6 @@ FIXTURE_TEARDOWN(mdev_open)
 	vmm_dev_destroy(&self->dev);
 }
 
-/* Close the device, then the guest it was opened into, then the mdev. */
-static inline void vmm_dev_guest_destroy(struct vmm_dev *dev,
-					 struct vmm_guest *g)
-{
-	if (dev->open)
-		vmm_close(&dev->vmm);
-	dev->open = false;
-	if (g->kvm > 0)
-		vmm_guest_destroy(g);
-	vmm_dev_destroy(dev);
-}
-
 /*
  * FIXTURE(mdev_guest): an mdev created on $VV_BDF and an empty guest
  * (self->g, zeroed): the test creates the VM and opens the device into it
@@ -96,7 +84,13 @@ FIXTURE_SETUP(mdev_guest)
 
 FIXTURE_TEARDOWN(mdev_guest)
 {
-	vmm_dev_guest_destroy(&self->dev, &self->g);
+	/* The device, then the guest it was opened into, then the mdev. */
+	if (self->dev.open)
+		vmm_close(&self->dev.vmm);
+	self->dev.open = false;
+	if (self->g.kvm > 0)
+		vmm_guest_destroy(&self->g);
+	vmm_dev_destroy(&self->dev);
 }
 
 /* A modest, valid subset of the virtio-net features @offered. */
@@ -143,59 +137,44 @@ static inline bool vmm_case_wanted(char **want, int n, const char *f,
 	return false;
 }
 
-/* Keep the variants and tests of @f that @want names; how many tests. */
+/*
+ * Keep the variants and tests of @f that @want names; how many tests.  The
+ * lists are cut in place: from here on the harness only follows ->next.
+ */
 static inline int vmm_case_filter(struct __fixture_metadata *f, char **want,
 				  int n)
 {
-	struct __fixture_variant_metadata *v, *vnext, *variants = NULL;
-	struct __test_metadata *t, *tnext, *tests = NULL;
-	bool keep;
+	struct __fixture_variant_metadata **vp, *v;
+	struct __test_metadata **tp, *t;
+	bool variants = f->variant, keep;
 	int kept = 0;
 
-	for (v = f->variant; v; v = vnext) {
-		vnext = v->next;
+	for (vp = &f->variant; (v = *vp);) {
 		for (keep = false, t = f->tests; t && !keep; t = t->next)
 			keep = vmm_case_wanted(want, n, f->name, v->name,
 					       t->name);
-		if (!keep)
-			continue;
-		if (variants) {
-			v->prev = variants->prev;
-			variants->prev->next = v;
-			variants->prev = v;
-		} else {
-			variants = v;
-			v->prev = v;
-		}
-		v->next = NULL;
+		if (keep)
+			vp = &v->next;
+		else
+			*vp = v->next;
 	}
-	for (t = f->tests; t; t = tnext) {
-		tnext = t->next;
-		keep = false;
-		for (v = variants; v && !keep; v = v->next)
+	for (tp = &f->tests; (t = *tp);) {
+		keep = !variants &&
+		       vmm_case_wanted(want, n, f->name, NULL, t->name);
+		for (v = f->variant; v && !keep; v = v->next)
 			keep = vmm_case_wanted(want, n, f->name, v->name,
 					       t->name);
-		if (!f->variant)
-			keep = vmm_case_wanted(want, n, f->name, NULL, t->name);
-		if (!keep)
-			continue;
-		if (tests) {
-			t->prev = tests->prev;
-			tests->prev->next = t;
-			tests->prev = t;
+		if (keep) {
+			tp = &t->next;
+			kept++;
 		} else {
-			tests = t;
-			t->prev = t;
+			*tp = t->next;
 		}
-		t->next = NULL;
-		kept++;
 	}
 	/* A fixture with variants but none kept runs nothing. */
-	if (f->variant && !variants)
-		tests = NULL;
-	f->variant = variants;
-	f->tests = tests;
-	return tests ? kept : 0;
+	if (variants && !f->variant)
+		f->tests = NULL;
+	return f->tests ? kept : 0;
 }
 
 static inline void vmm_case_list(void)
