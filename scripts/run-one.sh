@@ -28,7 +28,9 @@ usage() {
 	echo "usage: $0 SCRIPT.sh | BINARY:CASE[,CASE...]   (HOST=debian13 for that host)" >&2
 	exit 2
 }
-[ $# = 1 ] && [ -n "$1" ] || usage
+if [ $# != 1 ] || [ -z "$1" ]; then
+	usage
+fi
 spec=$1 case=
 case $spec in
 *.sh)
@@ -64,6 +66,7 @@ fi
 # The VM shapes of scripts/check.sh: suite_vm, and extra_vm for the tests
 # that need another emulated IOMMU (TEST_PROGS_EXTRA).
 name=one-${script%.sh}
+# shellcheck disable=SC2054 # the commas are inside --iommu-opts' value
 case $script in
 isolation_intremap.sh)
 	vm=(--timeout 600 --nics 2 --iommu-opts intremap=off,caching-mode=on,snoop-control=on)

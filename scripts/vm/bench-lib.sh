@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 # Helpers of the benchmark and the stall hunter (scripts/vm/bench-l1.sh,
 # scripts/vm/stall-l1.sh), on top of the suite's selftests/vhost-vfio/lib.sh,
 # which keeps what the tests use (the watched transfer and its recording
