@@ -4,6 +4,7 @@
 #
 #   make            build the modules against the running (or KVER) kernel
 #   make check      install deps, build, lint, run the VM test suite
+#   make check T=hostile_test:mmap_bad_arguments   one test (or T=SCRIPT.sh)
 #   make demo       install deps, build, boot the host VM and show an mdev at work
 #
 # HOST=debian13 (on the command line) builds, demonstrates and benchmarks for
@@ -89,8 +90,14 @@ dkms-install:
 deps:
 	scripts/install-deps.sh
 
+# T=SCRIPT.sh or T=BINARY:CASE: that one test in its own host VM
+# (scripts/run-one.sh), on HOST.
 check: deps
+ifneq ($(T),)
+	HOST=$(HOST) scripts/run-one.sh $(T)
+else
 	scripts/check.sh
+endif
 
 demo: deps
 	VV_HOST=$(HOST) scripts/demo.sh

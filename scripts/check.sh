@@ -80,19 +80,17 @@ step sparse-debian13 scripts/vm/host-build.sh debian13 sparse
 step selftests-build-debian13 scripts/vm/host-build.sh debian13 selftests
 step l2-initramfs-debian13 scripts/vm/l2-initramfs.sh --host debian13
 
-# The suite VM: functions 0 and 1 are plain virtio-net; 2 offers
-# RING_PACKED; 3 lacks ACCESS_PLATFORM (quirk tests use them); 4 has two
-# queue pairs (mq.sh); 5, behind its own root port (0000:01:00.0), lists a
-# port-I/O notify capability first (doorbell_pio.sh).  On host $vm_host,
-# with the nested guests' kernel of host $vm_l2 (default: the same).
+# The suite VM (scripts/vm/suite-shape.sh: functions 0-5 and what each is
+# for).  On host $vm_host, with the nested guests' kernel of host $vm_l2
+# (default: the same).
+# shellcheck source=scripts/vm/suite-shape.sh
+. "$top/scripts/vm/suite-shape.sh"
 vm_host=debian12 vm_l2=
 suite_vm() {
 	local name=$1
 	shift
 	scripts/vm-run.sh --quiet --host "$vm_host" --l2 "${vm_l2:-$vm_host}" \
-		--name "$name" --timeout 2400 --nics 6 --huge1g 1 \
-		--nic-opts 2:packed=on --nic-opts 3:iommu_platform=off \
-		--mq-nic 4:2 --rp-nic 5 --nic-opts 5:modern-pio-notify=on \
+		--name "$name" "${vv_suite_vm[@]}" \
 		-- selftests/vhost-vfio/run_suite.sh "$@"
 }
 
@@ -121,7 +119,7 @@ vm_verdict() {
 
 # The test that was running when L1 stopped reporting, and those after it.
 unfinished_tests() {
-	local started last all
+	local started all
 	started=$(tr -d '\r' < "$1" | grep -E -a '^# ==== [^ :]+$' | tail -n 1 | cut -d' ' -f3)
 	all=$(make -s --no-print-directory -C selftests/vhost-vfio print-tests)
 	[ -n "$started" ] || { echo "$all"; return; }
@@ -172,8 +170,8 @@ host_suite() {
 	fi
 	vm_verdict "$name" $vm_rc
 
-	extra_vm isolation_intremap.sh intremap=off,caching-mode=on,snoop-control=on "$sfx"
-	extra_vm isolation_nosnoop.sh intremap=on,caching-mode=on,snoop-control=off "$sfx"
+	extra_vm isolation_intremap.sh "$sfx"
+	extra_vm isolation_nosnoop.sh "$sfx"
 }
 
 # have_modules HOST: both modules are built for HOST.
@@ -188,7 +186,8 @@ have_modules() {
 # Makefile), each in a small L1 of its own: functions 0 and 1 only.  Run
 # name: the test's, with SUFFIX ("-debian13") for another host.
 extra_vm() {
-	local t=$1 opts=$2 name=${1%.sh}$3 rc
+	local t=$1 name=${1%.sh}$2 rc opts
+	opts=$(vv_extra_iommu "$t")
 	echo "== vm-$name"
 	scripts/vm-run.sh --quiet --host "$vm_host" --name "$name" --timeout 600 --nics 2 \
 		--iommu-opts "$opts" -- selftests/vhost-vfio/run_suite.sh "$t"

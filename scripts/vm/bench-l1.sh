@@ -10,7 +10,7 @@
 # (bench-stall-l1.sh).  Asserts nothing about time.
 set -u
 # shellcheck disable=SC1091
-. "$VV_PROJECT/selftests/vhost-vfio/lib.sh"
+. "$VV_PROJECT/scripts/vm/bench-lib.sh"
 read -r A B _ <<< "$VV_NICS"
 L1_IP=169.254.10.1
 L2_IP=169.254.10.2

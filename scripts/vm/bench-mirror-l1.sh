@@ -5,14 +5,14 @@
 # network table, or alone through vm-run.sh --mem 6G): pinning and mapping
 # VV_BENCH_MIRROR_MB (default 1024) MiB of guest RAM for function B,
 # (a) type1 VFIO_IOMMU_MAP_DMA with B on vfio-pci, (b) DRIVER_OK of a
-# vhost-vfio mdev on B (selftests/vhost-vfio/mirror_bench.py).  Appends
+# vhost-vfio mdev on B (scripts/vm/mirror_bench.py).  Appends
 # the side-by-side table to $VV_OUT/bench-table.txt.  Numbers, not verdicts.
 set -u
 # shellcheck disable=SC1091
 . "$VV_PROJECT/selftests/vhost-vfio/lib.sh"
 read -r _ B _ <<< "$VV_NICS"
 MB=${VV_BENCH_MIRROR_MB:-1024}
-py=$VV_PROJECT/selftests/vhost-vfio/mirror_bench.py
+py=$VV_PROJECT/scripts/vm/mirror_bench.py
 out=$VV_OUT/bench-mirror.txt
 : > "$out"
 rc=0

@@ -23,9 +23,18 @@ expect_fail() {
 	grep -q -- "$pat" <<< "$err"
 }
 
-json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# json_get KEY: the string or number KEY of the JSON object on stdin, as the
+# CLI prints it (one line, or indented by two).
+json_get() {
+	sed -n -E 's/^(\{| *)"'"$1"'": "?([^",}]*)"?[,}].*$/\2/p; s/^.*[{ ]"'"$1"'": "?([^",}]*)"?[,}]?$/\1/p' | head -n 1
+}
+# json_list KEY: the items of list KEY of the indented JSON object on stdin.
+json_list() {
+	awk -v key="  \"$1\": [" '$0 == key { on = 1; next } on && /^  ]/ { on = 0 } on' |
+		tr -d ' ",'
+}
 
-vv_plan 14
+vv_tap_begin
 vv_load_deps > /dev/null
 vv_check "show without the modules: says which module to load" \
 	expect_fail "module vhost_vfio is not loaded" "$CLI" show
@@ -39,20 +48,20 @@ vv_check "create on a function bound to virtio-pci without --take: refused" \
 vv_check "create with an invalid MAC: refused, no mdev left behind" \
 	bash -c "! '$CLI' create '$A' --take --mac 01:00:5e:00:00:01 2>/dev/null && \
 		test -z \"\$(ls /sys/bus/pci/devices/$A/mdev_supported_types/*/devices)\""
-uuid=$("$CLI" --json create "$A" --take --mac "$MAC" --mtu 1400 | json_get 'd["uuid"]')
+uuid=$("$CLI" --json create "$A" --take --mac "$MAC" --mtu 1400 | json_get uuid)
 vv_check "create --take --mac --mtu --json returns the new mdev" test -e "/sys/bus/mdev/devices/$uuid"
 show=$("$CLI" --json show "$uuid")
 vv_check "show --json: provisioned MAC and MTU" \
-	test "$(json_get 'd["mac"], d["mtu"]' <<< "$show")" = "$MAC 1400"
+	test "$(json_get mac <<< "$show") $(json_get mtu <<< "$show")" = "$MAC 1400"
 vv_check "show --json: offered features name MAC and MTU" \
-	bash -c "python3 -c \"import json,sys; d=json.loads(sys.argv[1]); n=d['offered_features_names']; sys.exit(not ('MAC' in n and 'MTU' in n))\" '$show'"
+	bash -c "grep -qx MAC <<< \"\$1\" && grep -qx MTU <<< \"\$1\"" _ "$(json_list offered_features_names <<< "$show")"
 vv_check "list shows the function ready with its mdev" \
 	bash -c "'$CLI' list | grep -q -E '^$A .* ready +$uuid'"
 vv_check "show (human) prints the mdev and its feature names" \
 	bash -c "'$CLI' show | grep -q 'offered_features .*VERSION_1'"
 vv_check "set --mtu while closed: accepted" \
 	bash -c "'$CLI' set '$uuid' --mtu 1500 && test \"\$(cat /sys/bus/mdev/devices/$uuid/mtu)\" = 1500"
-coproc HOLD { python3 "$(dirname "$0")/hold_open.py" "$uuid"; }
+coproc HOLD { "$VV_BIN/hold_open" "$uuid"; }
 read -r -u "${HOLD[0]}" opened
 vv_check "set while a VMM holds the device open: busy, says to stop the guest" \
 	expect_fail "busy: the device is open" "$CLI" set "$uuid" --mtu 1400
@@ -65,4 +74,4 @@ vv_check "destroy of an unknown mdev: clear error" \
 	expect_fail "no mdev $uuid" "$CLI" destroy "$uuid"
 vv_unload_modules
 vv_bind "$A" virtio-pci > /dev/null
-vv_exit
+vv_tap_end

@@ -17,40 +17,10 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_pci.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 
 #define CFG_SIZE	256
 #define COUNTERS	"/sys/kernel/debug/vhost_vfio/%s/counters"
-
-FIXTURE(cfg) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
-	bool open;
-};
-
-FIXTURE_SETUP(cfg)
-{
-	int ret;
-
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ret = vmm_open(&self->vmm, self->uuid);
-	if (ret)
-		mdev_remove(self->uuid);
-	ASSERT_EQ(0, ret) TH_LOG("vmm_open: %s", strerror(-ret));
-	self->open = true;
-}
-
-FIXTURE_TEARDOWN(cfg)
-{
-	if (self->open)
-		vmm_close(&self->vmm);
-	mdev_remove(self->uuid);
-}
 
 static u32 read_hex_attr(const char *bdf, const char *attr)
 {
@@ -63,9 +33,9 @@ static u32 read_hex_attr(const char *bdf, const char *attr)
 	return val;
 }
 
-TEST_F(cfg, region_info)
+TEST_F(mdev_open, region_info)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct vfio_region_info *r = v->region;
 	u8 buf[4];
 	u64 bar2;
@@ -99,9 +69,9 @@ TEST_F(cfg, region_info)
 	ASSERT_EQ(0x10, buf[2]);
 }
 
-TEST_F(cfg, header_identity)
+TEST_F(mdev_open, header_identity)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 
 	ASSERT_EQ(0x1af4, vmm_cfg_read16(v, PCI_VENDOR_ID));
 	ASSERT_EQ(0x1041, vmm_cfg_read16(v, PCI_DEVICE_ID));
@@ -112,16 +82,16 @@ TEST_F(cfg, header_identity)
 	/* No INTx. */
 	ASSERT_EQ(0, vmm_cfg_read8(v, PCI_INTERRUPT_PIN));
 	/* The VF's subsystem IDs so the guest can tell the hardware. */
-	ASSERT_EQ(read_hex_attr(self->bdf, "subsystem_vendor"),
+	ASSERT_EQ(read_hex_attr(self->dev.bdf, "subsystem_vendor"),
 		  vmm_cfg_read16(v, PCI_SUBSYSTEM_VENDOR_ID));
-	ASSERT_EQ(read_hex_attr(self->bdf, "subsystem_device"),
+	ASSERT_EQ(read_hex_attr(self->dev.bdf, "subsystem_device"),
 		  vmm_cfg_read16(v, PCI_SUBSYSTEM_ID));
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(cfg, command_register)
+TEST_F(mdev_open, command_register)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 rw = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
 		 PCI_COMMAND_INTX_DISABLE;
 
@@ -190,9 +160,9 @@ static int walk(struct vmm *v, struct caps *c)
 	return vmm_cap_walk(v, caps_cb, c);
 }
 
-TEST_F(cfg, capability_chain)
+TEST_F(mdev_open, capability_chain)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i, type;
 	struct caps c;
 	int n;
@@ -236,9 +206,9 @@ TEST_F(cfg, capability_chain)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(cfg, bar_sizing)
+TEST_F(mdev_open, bar_sizing)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int bar;
 
 	for (bar = 0; bar < 6; bar++) {
@@ -282,9 +252,9 @@ static void expect_ro(struct __test_metadata *_metadata, struct vmm *v,
 		TH_LOG("config 0x%02x (%u bytes) changed", off, size);
 }
 
-TEST_F(cfg, read_only_bytes)
+TEST_F(mdev_open, read_only_bytes)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int type, i;
 	struct caps c;
 
@@ -320,9 +290,9 @@ TEST_F(cfg, read_only_bytes)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(cfg, msix_table_size_and_control)
+TEST_F(mdev_open, msix_table_size_and_control)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct vfio_irq_info irq;
 	u32 table, pba, n, bir;
 	u64 tsize;
@@ -376,9 +346,9 @@ TEST_F(cfg, msix_table_size_and_control)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(cfg, reserved_space)
+TEST_F(mdev_open, reserved_space)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int off;
 	struct caps c;
 	u8 all[CFG_SIZE];
@@ -443,14 +413,14 @@ static void ids_cb(struct vmm *v, u8 pos, u8 id, void *arg)
 	ids[id] = true;
 }
 
-TEST_F(cfg, nothing_of_the_vf_leaks)
+TEST_F(mdev_open, nothing_of_the_vf_leaks)
 {
 	bool vf[256], mdev[256] = { false };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int id, bar;
 	u32 vfbar;
 
-	ASSERT_EQ(0, vf_cap_ids(self->bdf, vf));
+	ASSERT_EQ(0, vf_cap_ids(self->dev.bdf, vf));
 	ASSERT_LT(0, vmm_cap_walk(v, ids_cb, mdev));
 	for (id = 0; id < 256; id++) {
 		if (vf[id])
@@ -472,9 +442,9 @@ TEST_F(cfg, nothing_of_the_vf_leaks)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(cfg, pci_cfg_window)
+TEST_F(mdev_open, pci_cfg_window)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int pos, data;
 	u16 nq;
 
@@ -511,14 +481,14 @@ TEST_F(cfg, pci_cfg_window)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(cfg, trapped_accesses_counted)
+TEST_F(mdev_open, trapped_accesses_counted)
 {
 	char path[PATH_MAX], buf[256], *p;
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned long before, after;
 	int i;
 
-	snprintf(path, sizeof(path), COUNTERS, self->uuid);
+	snprintf(path, sizeof(path), COUNTERS, self->dev.uuid);
 	if (access(path, F_OK))
 		SKIP(return, "no counters file (debugfs not mounted?)");
 	ASSERT_LT(0, sysfs_read(path, buf, sizeof(buf)));

@@ -48,7 +48,7 @@ vv_kvm_registers_bypass() {
 	[ "$apicv" = Y ] || [ "$apicv" = 1 ]
 }
 
-vv_plan 17
+vv_tap_begin
 vv_check "modules load, /dev/kvm exists" \
 	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
 vv_check "function $B bound to vhost_vfio_virtio_pci" \
@@ -143,4 +143,4 @@ vv_check "nothing pinned, mapped or registered after L2 exited" \
 
 echo 1 > "$MDEV/remove"
 vv_unload_modules || vv_log "could not unload the modules"
-vv_exit
+vv_tap_end

@@ -44,10 +44,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
-#include "vmm_kvm.h"
+#include "vmm_test.h"
 
 /* The ISR's queue interrupt bit (virtio 1.2, 4.1.4.5); not in uapi. */
 #define ISR_QUEUE	0x1

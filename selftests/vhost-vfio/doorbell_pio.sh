@@ -84,7 +84,7 @@ mode=$(cat "$MDEV/doorbell_mode" 2> /dev/null)
 vv_log "doorbell_mode: $mode"
 vv_check "doorbell_mode is mapped" test "$mode" = mapped
 
-probe=$(python3 "$(dirname "$0")/doorbell_probe.py" "$uuid" "$OFFSET" "$MAGIC" 2>&1)
+probe=$("$VV_BIN/doorbell_probe" "$uuid" "$OFFSET" "$MAGIC" 2>&1)
 vv_log "doorbell_probe: $probe"
 read_back=$(echo "$probe" | sed -n 's/.* read \(0x[0-9a-f]*\)$/\1/p')
 vv_check "a store through BAR2 at $OFFSET does not read back (a doorbell page, not RAM)" \
@@ -92,7 +92,7 @@ vv_check "a store through BAR2 at $OFFSET does not read back (a doorbell page, n
 
 # What the backend mapped, seen while a VMM holds the device open.
 iso=/sys/kernel/debug/vhost_vfio/$uuid/isolation
-coproc HOLD { python3 "$(dirname "$0")/hold_open.py" "$uuid" 2>&1; }
+coproc HOLD { "$VV_BIN/hold_open" "$uuid" 2>&1; }
 holder=$HOLD_PID hold_out=${HOLD[0]} hold_in=${HOLD[1]}
 read -r -t 60 -u "$hold_out" opened
 vv_log "holder said: $opened"

@@ -29,9 +29,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 
 #define ACK_DRIVER	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)
 #define FEAT_OK		(ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK)
@@ -45,43 +43,19 @@
 #define RW		(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE)
 
 FIXTURE(hostile) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
-	bool open;
-	u64 offered;
-	u16 nvec;
+	struct vmm_dev dev;
 	u16 nq;
 };
 
 FIXTURE_SETUP(hostile)
 {
-	int ret;
-
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ret = vmm_open_mdev(&self->vmm, self->bdf, self->uuid, &self->nvec,
-			    &self->offered);
-	ASSERT_EQ(0, ret) TH_LOG("setup: %s", strerror(-ret));
-	self->open = true;
-	self->nq = vmm_vio_num_queues(&self->vmm);
+	vmm_dev_create(&self->dev, VMM_DEV_OPEN);
+	self->nq = vmm_vio_num_queues(&self->dev.vmm);
 }
 
 FIXTURE_TEARDOWN(hostile)
 {
-	if (self->open)
-		vmm_close(&self->vmm);
-	mdev_remove(self->uuid);
-}
-
-/* A modest, valid subset of what is offered. */
-static u64 subset(u64 offered)
-{
-	return offered & (BIT_ULL(VIRTIO_F_VERSION_1) |
-			  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
-			  BIT_ULL(VIRTIO_NET_F_MAC) |
-			  BIT_ULL(VIRTIO_NET_F_STATUS) |
-			  BIT_ULL(VIRTIO_NET_F_MRG_RXBUF));
+	vmm_dev_destroy(&self->dev);
 }
 
 static u64 attr(struct __test_metadata *_metadata, const char *uuid,
@@ -100,7 +74,7 @@ static u64 attr(struct __test_metadata *_metadata, const char *uuid,
 static void usable(struct __test_metadata *_metadata, struct vmm *v,
 		   const char *uuid, u64 offered)
 {
-	u64 want = subset(offered);
+	u64 want = vmm_net_subset(offered);
 
 	v->err = 0;
 	ASSERT_EQ(0x1af4, vmm_cfg_read16(v, PCI_VENDOR_ID));
@@ -113,7 +87,7 @@ static void usable(struct __test_metadata *_metadata, struct vmm *v,
 	ASSERT_EQ(0, v->err);
 }
 
-#define USABLE() usable(_metadata, &self->vmm, self->uuid, self->offered)
+#define USABLE() usable(_metadata, &self->dev.vmm, self->dev.uuid, self->dev.offered)
 
 /* Raw accesses: the byte count moved, or a negative errno. */
 static ssize_t raw_read(int fd, u64 off, void *buf, size_t len)
@@ -145,7 +119,7 @@ static u64 roff(struct vmm *v, unsigned int idx)
 
 TEST_F(hostile, rw_zero_length)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i;
 	u8 buf[4];
 
@@ -162,7 +136,7 @@ TEST_F(hostile, rw_zero_length)
 TEST_F(hostile, rw_sizes_config)
 {
 	static const size_t sizes[] = { 1, 2, 3, 4, 8, 16, 255, 256, 257 };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u8 buf[512];
 	unsigned int off, i;
 	ssize_t want;
@@ -189,7 +163,7 @@ TEST_F(hostile, rw_sizes_bar0)
 		0x4000, 0x4001, 0x8000,
 	};
 	static const size_t sizes[] = { 1, 2, 3, 4, 8, 16, 64, 0x1000 };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 size = vmm_region_size(v, VFIO_PCI_BAR0_REGION_INDEX);
 	u8 *buf = calloc(1, 0x1000);
 	unsigned int i, j;
@@ -223,7 +197,7 @@ TEST_F(hostile, rw_sizes_bar0)
 
 TEST_F(hostile, rw_beyond_end_every_region)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u8 buf[16] = { 0 };
 	unsigned int i, j;
 	u64 size, offs[5];
@@ -267,7 +241,7 @@ TEST_F(hostile, rw_empty_regions)
 		VFIO_PCI_BAR5_REGION_INDEX, VFIO_PCI_ROM_REGION_INDEX,
 		VFIO_PCI_VGA_REGION_INDEX,
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i;
 	u8 buf[8] = { 0 };
 
@@ -300,7 +274,7 @@ TEST_F(hostile, rw_huge_offsets)
 		~0ULL,
 		~0ULL - 3,
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i;
 	u8 buf[8] = { 0 };
 
@@ -317,7 +291,7 @@ TEST_F(hostile, rw_huge_offsets)
 
 TEST_F(hostile, rw_huge_count)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	size_t big = 1 << 20;
 	u8 *buf = calloc(1, big);
 
@@ -338,7 +312,7 @@ TEST_F(hostile, rw_huge_count)
 
 TEST_F(hostile, rw_bad_user_buffer)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 dfsel = roff(v, v->common.bar) + v->common.offset +
 		    VIRTIO_PCI_COMMON_DFSELECT;
 	u8 *map;
@@ -374,7 +348,7 @@ TEST_F(hostile, rw_bad_user_buffer)
  */
 TEST_F(hostile, rw_unaligned_common_cfg)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 base = roff(v, v->common.bar) + v->common.offset;
 	u8 ones[8], buf[8], nat[0x38];
 	unsigned int off;
@@ -413,7 +387,7 @@ TEST_F(hostile, rw_unaligned_common_cfg)
 
 TEST_F(hostile, rw_page_crossing)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 bar2 = vmm_region_size(v, VFIO_PCI_BAR2_REGION_INDEX);
 	u8 buf[16];
 
@@ -434,7 +408,7 @@ TEST_F(hostile, rw_page_crossing)
 /* read(2)/write(2) use the file position, which starts at BAR0 offset 0. */
 TEST_F(hostile, rw_file_position)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u32 a = 0, b = 0;
 
 	ASSERT_EQ(0, v->common.bar);
@@ -443,13 +417,13 @@ TEST_F(hostile, rw_file_position)
 	ASSERT_EQ(4, read(v->device, &a, 4));
 	ASSERT_EQ(4, read(v->device, &b, 4));
 	ASSERT_EQ(0, a);
-	ASSERT_EQ((u32)self->offered, b);
+	ASSERT_EQ((u32)self->dev.offered, b);
 	USABLE();
 }
 
 TEST_F(hostile, rw_whole_regions)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i;
 	u64 size;
 	u8 *buf;
@@ -564,33 +538,33 @@ static void cfg_fill(struct __test_metadata *_metadata, struct vmm *v,
 
 TEST_F(hostile, cfg_all_ones_bytes)
 {
-	cfg_fill(_metadata, &self->vmm, 1, 0xff);
+	cfg_fill(_metadata, &self->dev.vmm, 1, 0xff);
 	USABLE();
 }
 
 TEST_F(hostile, cfg_all_ones_words)
 {
-	cfg_fill(_metadata, &self->vmm, 2, 0xff);
+	cfg_fill(_metadata, &self->dev.vmm, 2, 0xff);
 	USABLE();
 }
 
 TEST_F(hostile, cfg_all_ones_dwords)
 {
-	cfg_fill(_metadata, &self->vmm, 4, 0xff);
+	cfg_fill(_metadata, &self->dev.vmm, 4, 0xff);
 	USABLE();
 }
 
 TEST_F(hostile, cfg_all_zeroes_dwords)
 {
-	cfg_fill(_metadata, &self->vmm, 4, 0);
+	cfg_fill(_metadata, &self->dev.vmm, 4, 0);
 	USABLE();
 }
 
 TEST_F(hostile, cfg_pattern_then_ones)
 {
-	cfg_fill(_metadata, &self->vmm, 4, 0x5a);
-	cfg_fill(_metadata, &self->vmm, 1, 0xa5);
-	cfg_fill(_metadata, &self->vmm, 2, 0xff);
+	cfg_fill(_metadata, &self->dev.vmm, 4, 0x5a);
+	cfg_fill(_metadata, &self->dev.vmm, 1, 0xa5);
+	cfg_fill(_metadata, &self->dev.vmm, 2, 0xff);
 	USABLE();
 }
 
@@ -633,7 +607,7 @@ TEST_F(hostile, pcicfg_window_hostile)
 		{ 0, 0, 8 }, { 0, 0, 0xffffffff }, { 0, 0, 0x80000000 },
 		{ 1, 0x1000, 4 }, { 1, 0xffd, 4 }, { 2, 0xfffffffe, 2 },
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i;
 	u32 stored;
 
@@ -670,7 +644,7 @@ TEST_F(hostile, pcicfg_window_hostile)
  */
 TEST_F(hostile, pcicfg_window_unaligned)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u32 base = v->common.offset;
 
 	ASSERT_TRUE(v->pci_cfg.found);
@@ -693,7 +667,7 @@ TEST_F(hostile, pcicfg_window_unaligned)
 
 TEST_F(hostile, bar1_msix_inert)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 size = vmm_region_size(v, VFIO_PCI_BAR1_REGION_INDEX);
 	u8 *buf = malloc(size), *ones = malloc(size);
 	u64 i;
@@ -715,7 +689,7 @@ TEST_F(hostile, bar2_notify_hostile)
 {
 	static const u32 vals[] = { 0, 1, 2, 0xff, 0x7fff, 0xffff, 0x10000,
 				    0xffffffff };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 size = vmm_region_size(v, VFIO_PCI_BAR2_REGION_INDEX);
 	u64 offs[] = { 0, 1, 2, 3, v->notify.length, size - 4, size - 2,
 		       size - 1 };
@@ -743,7 +717,7 @@ TEST_F(hostile, bar2_notify_hostile)
 
 TEST_F(hostile, bar0_holes_isr_devcfg)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u8 buf[0x1000], mac[8], ones[8];
 	u32 val;
 	unsigned int i;
@@ -791,7 +765,7 @@ TEST_F(hostile, bar0_holes_isr_devcfg)
 TEST_F(hostile, ioctl_get_info)
 {
 	unsigned long minsz = offsetof(struct vfio_device_info, num_irqs) + 4;
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	union {
 		struct vfio_device_info info;
 		u8 pad[PAGE];
@@ -819,7 +793,7 @@ TEST_F(hostile, ioctl_get_info)
 TEST_F(hostile, ioctl_region_info)
 {
 	unsigned long minsz = offsetof(struct vfio_region_info, offset) + 8;
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	union {
 		struct vfio_region_info r;
 		u8 pad[PAGE];
@@ -870,7 +844,7 @@ TEST_F(hostile, ioctl_region_info)
 TEST_F(hostile, ioctl_irq_info)
 {
 	unsigned long minsz = offsetof(struct vfio_irq_info, count) + 4;
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct vfio_irq_info irq;
 	u32 sizes[] = { 0, 1, 8, minsz - 1 };
 	u32 idx[] = { VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_IRQS + 1, 0x80000000,
@@ -894,7 +868,7 @@ TEST_F(hostile, ioctl_irq_info)
 	irq.argsz = 0xffffffff;
 	irq.index = VFIO_PCI_MSIX_IRQ_INDEX;
 	ASSERT_EQ(0, raw_ioctl(v->device, VFIO_DEVICE_GET_IRQ_INFO, &irq));
-	ASSERT_EQ(self->nvec, irq.count);
+	ASSERT_EQ(self->dev.nvec, irq.count);
 	ASSERT_LT(0, irq.count);
 	ASSERT_GE(MAX_VEC, irq.count);
 	ASSERT_NE(0, irq.flags & VFIO_IRQ_INFO_EVENTFD);
@@ -905,6 +879,9 @@ TEST_F(hostile, ioctl_irq_info)
 		ASSERT_EQ(0, vmm_irq_info(v, i, &irq));
 		ASSERT_EQ(0, irq.count) TH_LOG("irq index %u", i);
 	}
+	/* One request irq, to ask the VMM to release the device. */
+	ASSERT_EQ(0, vmm_irq_info(v, VFIO_PCI_REQ_IRQ_INDEX, &irq));
+	EXPECT_EQ(1, irq.count);
 	EXPECT_EQ(-EFAULT, raw_ioctl(v->device, VFIO_DEVICE_GET_IRQ_INFO, NULL));
 	USABLE();
 }
@@ -968,7 +945,7 @@ TEST_F(hostile, set_irqs_bad_headers)
 		{ IRQ_SET_MINSZ, TRIG_NONE, MSIX, 0xffffffff, 0 },
 		{ 0xffffffff, TRIG_EVENTFD, MSIX, 0xffffffff, 1 },
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	unsigned int i;
 
@@ -987,9 +964,9 @@ TEST_F(hostile, set_irqs_bad_headers)
 
 TEST_F(hostile, set_irqs_beyond_vectors)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
-	u32 n = self->nvec, i;
+	u32 n = self->dev.nvec, i;
 
 	ASSERT_NE(NULL, s);
 	for (i = 0; i < ARRAY_SIZE(s->fds); i++)
@@ -1028,7 +1005,7 @@ TEST_F(hostile, set_irqs_absent_indexes)
 	static const u32 actions[] = { VFIO_IRQ_SET_ACTION_MASK,
 				       VFIO_IRQ_SET_ACTION_UNMASK,
 				       VFIO_IRQ_SET_ACTION_TRIGGER };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	unsigned int i, j;
 
@@ -1053,7 +1030,7 @@ TEST_F(hostile, set_irqs_absent_indexes)
 /* The request irq: settable exactly when GET_IRQ_INFO offers it. */
 TEST_F(hostile, set_irqs_req_consistent)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	struct vfio_irq_info irq;
 	int efd, want;
@@ -1080,7 +1057,7 @@ TEST_F(hostile, set_irqs_req_consistent)
 
 TEST_F(hostile, set_irqs_disable_idempotent)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	int i;
 
 	for (i = 0; i < 5; i++)
@@ -1106,7 +1083,7 @@ TEST_F(hostile, set_irqs_msix_mask_unmask)
 		VFIO_IRQ_SET_ACTION_UNMASK,
 		VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TYPE_MASK,
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	unsigned int i;
 	int ret;
@@ -1121,6 +1098,17 @@ TEST_F(hostile, set_irqs_msix_mask_unmask)
 		EXPECT_TRUE(ret == -ENOTTY || ret == -EINVAL)
 			TH_LOG("flags 0x%x count 0: %d", flags[i], ret);
 	}
+	/* Ours is EINVAL, also with the vectors wired. */
+	s->fds[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, s->fds[0]);
+	ASSERT_EQ(0, set_irqs(v->device, s, sizeof(*s), TRIG_EVENTFD, MSIX, 0,
+			      1));
+	EXPECT_EQ(-EINVAL, set_irqs(v->device, s, IRQ_SET_MINSZ, flags[0], MSIX,
+				    0, 1)) TH_LOG("MSI-X mask");
+	EXPECT_EQ(-EINVAL, set_irqs(v->device, s, IRQ_SET_MINSZ, flags[1], MSIX,
+				    0, 1)) TH_LOG("MSI-X unmask");
+	EXPECT_EQ(0, msix_disable(v->device));
+	close(s->fds[0]);
 	free(s);
 	USABLE();
 }
@@ -1128,7 +1116,7 @@ TEST_F(hostile, set_irqs_msix_mask_unmask)
 /* A zero-count trigger carries no data: only DATA_NONE (disable) is valid. */
 TEST_F(hostile, set_irqs_count0_with_data)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 
 	ASSERT_NE(NULL, s);
@@ -1151,11 +1139,11 @@ static int efd_count(int fd, u64 *val)
 /* Wire every vector, inject through NONE and BOOL, unwire. */
 TEST_F(hostile, set_irqs_eventfd_valid)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	u8 *bools = (u8 *)s->fds;
 	int efd[MAX_VEC];
-	u32 n = self->nvec, i;
+	u32 n = self->dev.nvec, i;
 	u64 cnt;
 
 	ASSERT_NE(NULL, s);
@@ -1192,15 +1180,15 @@ TEST_F(hostile, set_irqs_eventfd_valid)
 /* -1 (and, like vfio-pci, any negative fd) means "no eventfd". */
 TEST_F(hostile, set_irqs_eventfd_negative)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	u32 i;
 
 	ASSERT_NE(NULL, s);
-	for (i = 0; i < self->nvec; i++)
+	for (i = 0; i < self->dev.nvec; i++)
 		s->fds[i] = -1;
 	EXPECT_EQ(0, set_irqs(v->device, s, sizeof(*s), TRIG_EVENTFD, MSIX, 0,
-			      self->nvec));
+			      self->dev.nvec));
 	s->fds[0] = -2;
 	EXPECT_EQ(0, set_irqs(v->device, s, sizeof(*s), TRIG_EVENTFD, MSIX, 0,
 			      1));
@@ -1214,7 +1202,7 @@ TEST_F(hostile, set_irqs_eventfd_negative)
 
 TEST_F(hostile, set_irqs_bad_fds)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	int closed, null, good;
 	u64 cnt;
@@ -1242,7 +1230,7 @@ TEST_F(hostile, set_irqs_bad_fds)
 	EXPECT_EQ(-EINVAL, set_irqs(v->device, s, sizeof(*s), TRIG_EVENTFD,
 				    MSIX, 0, 1));
 	/* A block failing on its second fd leaves its first one unset. */
-	if (self->nvec >= 2) {
+	if (self->dev.nvec >= 2) {
 		s->fds[0] = good;
 		s->fds[1] = null;
 		EXPECT_EQ(-EINVAL, set_irqs(v->device, s, sizeof(*s),
@@ -1261,7 +1249,7 @@ TEST_F(hostile, set_irqs_bad_fds)
 /* Wired eventfds survive neither a device reset nor a close. */
 TEST_F(hostile, set_irqs_then_reset_and_close)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct irqset *s = calloc(1, sizeof(*s));
 	int efd;
 
@@ -1274,10 +1262,10 @@ TEST_F(hostile, set_irqs_then_reset_and_close)
 	ASSERT_EQ(0, vmm_reset(v));
 	/* Closing with a vector wired must unwire it (no leak, no splat). */
 	vmm_close(v);
-	self->open = false;
+	self->dev.open = false;
 	close(efd);
-	ASSERT_EQ(0, vmm_open(v, self->uuid));
-	self->open = true;
+	ASSERT_EQ(0, vmm_open(v, self->dev.uuid));
+	self->dev.open = true;
 	ASSERT_EQ(0, vmm_virtio_locate(v));
 	free(s);
 	USABLE();
@@ -1285,11 +1273,11 @@ TEST_F(hostile, set_irqs_then_reset_and_close)
 
 TEST_F(hostile, device_reset_repeated)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	int i;
 
 	for (i = 0; i < 20; i++) {
-		ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, subset(self->offered)));
+		ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, vmm_net_subset(self->dev.offered)));
 		ASSERT_EQ(0, vmm_reset(v)) TH_LOG("reset #%d", i);
 		ASSERT_EQ(0, vmm_vio_status(v));
 		ASSERT_EQ(0, raw_ioctl(v->device, VFIO_DEVICE_RESET,
@@ -1318,7 +1306,7 @@ TEST_F(hostile, unknown_ioctls)
 		0xdeadbeef,
 		0xffffffff,
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u8 buf[PAGE] = { 0 };
 	unsigned int i;
 
@@ -1331,7 +1319,7 @@ TEST_F(hostile, unknown_ioctls)
 /* VFIO_DEVICE_FEATURE is the vfio core's; nothing is implemented. */
 TEST_F(hostile, device_feature_ioctl)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	struct {
 		struct vfio_device_feature f;
 		u8 data[64];
@@ -1358,16 +1346,16 @@ TEST_F(hostile, device_feature_ioctl)
 /* A second device fd shares the open device; either may close first. */
 TEST_F(hostile, second_device_fd)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	char name[PAGE + 16];
 	u16 vendor = 0;
 	int fd2;
 
-	fd2 = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, self->uuid);
+	fd2 = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, self->dev.uuid);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(2, raw_read(fd2, roff(v, VMM_CFG), &vendor, 2));
 	ASSERT_EQ(0x1af4, vendor);
-	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, subset(self->offered)));
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, vmm_net_subset(self->dev.offered)));
 	close(fd2);
 	/* The first fd's state survived the second's close. */
 	ASSERT_EQ(FEAT_OK, vmm_vio_status(v));
@@ -1405,7 +1393,7 @@ TEST_F(hostile, mmap_trapped_regions)
 	};
 	static const int prots[] = { PROT_READ, PROT_WRITE,
 				     PROT_READ | PROT_WRITE, PROT_NONE };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i, j;
 
 	for (i = 0; i < ARRAY_SIZE(idx); i++) {
@@ -1423,7 +1411,7 @@ TEST_F(hostile, mmap_trapped_regions)
 
 TEST_F(hostile, mmap_bad_arguments)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 bar2 = roff(v, VFIO_PCI_BAR2_REGION_INDEX);
 	u64 size = vmm_region_size(v, VFIO_PCI_BAR2_REGION_INDEX);
 
@@ -1488,7 +1476,7 @@ static bool sparse_area(int fd, u32 index, u64 *off, u64 *size)
  */
 TEST_F(hostile, mmap_bar2_consistent_with_flags)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 bar2 = roff(v, VFIO_PCI_BAR2_REGION_INDEX);
 	u64 size = vmm_region_size(v, VFIO_PCI_BAR2_REGION_INDEX);
 	u64 aoff = 0, asize = size;
@@ -1534,7 +1522,7 @@ TEST_F(hostile, mmap_bar2_consistent_with_flags)
 TEST_F(hostile, guest_queue_size)
 {
 	static const u16 bad[] = { 0, 0x8000, 0xffff, 0x4001 };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 q, max, got, odd[3];
 	unsigned int i;
 
@@ -1583,7 +1571,7 @@ TEST_F(hostile, guest_ring_addresses)
 		{ 0, 0, 0 },
 		{ 0xfff, 0x1fff, 0x2ffe },
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 d, a, u;
 	unsigned int i;
 
@@ -1596,7 +1584,7 @@ TEST_F(hostile, guest_ring_addresses)
 		ASSERT_EQ(addrs[i][2], u);
 	}
 	/* Enabling rings the guest placed nowhere: no DMA reaches the host. */
-	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, subset(self->offered)));
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, vmm_net_subset(self->dev.offered)));
 	for (i = 0; i < self->nq && i < 2; i++) {
 		vmm_vio_queue_select(v, i);
 		vmm_vio_set_queue_addr(v, addrs[i][0], addrs[i][1], addrs[i][2]);
@@ -1617,11 +1605,11 @@ TEST_F(hostile, guest_ring_addresses)
 
 TEST_F(hostile, guest_enable_before_features_ok)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 q;
 
 	vmm_vio_set_status(v, ACK_DRIVER);
-	vmm_vio_set_driver_features(v, subset(self->offered));
+	vmm_vio_set_driver_features(v, vmm_net_subset(self->dev.offered));
 	for (q = 0; q < self->nq + 2; q++) {
 		vmm_vio_queue_select(v, q);
 		vmm_vio_set_queue_addr(v, 0x10000, 0x11000, 0x12000);
@@ -1674,8 +1662,8 @@ TEST_F(hostile, guest_status_out_of_order)
 		{ 0x30 },
 		{ FEAT_OK, VIRTIO_CONFIG_S_ACKNOWLEDGE, 0x7f },
 	};
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered);
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered);
 	unsigned int i, j, k;
 
 	for (i = 0; i < ARRAY_SIZE(seqs); i++) {
@@ -1687,8 +1675,8 @@ TEST_F(hostile, guest_status_out_of_order)
 			for (k = 0; k < 4 && seqs[i][k]; k++)
 				vmm_vio_set_status(v, seqs[i][k]);
 			TH_LOG("sequence %u, features %s", i, j ? "set" : "none");
-			status_consistent(_metadata, v, self->uuid,
-					  self->offered, j ? want : 0);
+			status_consistent(_metadata, v, self->dev.uuid,
+					  self->dev.offered, j ? want : 0);
 			vmm_vio_queue_select(v, 0);
 			if (!(vmm_vio_status(v) & VIRTIO_CONFIG_S_FEATURES_OK)) {
 				vmm_vio_set_queue_enable(v, 1);
@@ -1707,8 +1695,8 @@ TEST_F(hostile, guest_status_out_of_order)
  */
 TEST_F(hostile, guest_features_frozen_across_status_clear)
 {
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered), other;
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered), other;
 
 	other = want & ~(BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
 			 BIT_ULL(VIRTIO_NET_F_STATUS));
@@ -1719,10 +1707,10 @@ TEST_F(hostile, guest_features_frozen_across_status_clear)
 	vmm_vio_set_status(v, FEAT_OK);
 	TH_LOG("status 0x%x, negotiated 0x%016llx, accepted first 0x%016llx then 0x%016llx",
 	       vmm_vio_status(v),
-	       (unsigned long long)attr(_metadata, self->uuid,
+	       (unsigned long long)attr(_metadata, self->dev.uuid,
 					"negotiated_features"),
 	       (unsigned long long)want, (unsigned long long)other);
-	EXPECT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
+	EXPECT_EQ(want, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	EXPECT_EQ(FEAT_OK, vmm_vio_status(v));
 	/* And the same with DRIVER_OK set in between. */
 	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
@@ -1730,15 +1718,15 @@ TEST_F(hostile, guest_features_frozen_across_status_clear)
 	vmm_vio_set_status(v, ACK_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
 	vmm_vio_set_driver_features(v, other);
 	vmm_vio_set_status(v, FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	EXPECT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
+	EXPECT_EQ(want, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	ASSERT_EQ(0, v->err);
 	USABLE();
 }
 
 TEST_F(hostile, guest_features_after_features_ok)
 {
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered);
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered);
 
 	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
 	vmm_vio_set_driver_features(v, ~0ULL);
@@ -1746,9 +1734,9 @@ TEST_F(hostile, guest_features_after_features_ok)
 	vmm_vio_write(v, VIRTIO_PCI_COMMON_GF, 4, 0xffffffff);
 	vmm_vio_set_status(v, FEAT_OK);
 	ASSERT_EQ(FEAT_OK, vmm_vio_status(v));
-	ASSERT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(want, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	vmm_vio_set_status(v, FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	ASSERT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(want, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	ASSERT_EQ(0, v->err);
 	USABLE();
 }
@@ -1756,7 +1744,7 @@ TEST_F(hostile, guest_features_after_features_ok)
 TEST_F(hostile, guest_queue_select_beyond)
 {
 	static const u16 sel[] = { 0, 1, 2, 0x7fff, 0x8000, 0xfffe, 0xffff };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 d, a, u;
 	unsigned int i;
 	u16 q;
@@ -1801,8 +1789,8 @@ TEST_F(hostile, guest_queue_select_beyond)
 
 TEST_F(hostile, guest_msix_vector_beyond_table)
 {
-	struct vmm *v = &self->vmm;
-	u16 bad[] = { self->nvec, self->nvec + 1, 0x7ff, 0x800, 0x7fff,
+	struct vmm *v = &self->dev.vmm;
+	u16 bad[] = { self->dev.nvec, self->dev.nvec + 1, 0x7ff, 0x800, 0x7fff,
 		      0x8000, 0xfffe };
 	unsigned int i;
 	u16 q;
@@ -1812,19 +1800,19 @@ TEST_F(hostile, guest_msix_vector_beyond_table)
 		vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 2, bad[i]);
 		EXPECT_EQ(VMM_NO_VECTOR,
 			  vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2))
-			TH_LOG("config vector %u of %u", bad[i], self->nvec);
+			TH_LOG("config vector %u of %u", bad[i], self->dev.nvec);
 		for (q = 0; q < self->nq; q++) {
 			vmm_vio_queue_select(v, q);
 			vmm_vio_set_queue_vector(v, 0);
 			vmm_vio_set_queue_vector(v, bad[i]);
 			EXPECT_EQ(VMM_NO_VECTOR, vmm_vio_queue_vector(v))
 				TH_LOG("queue %u vector %u of %u", q, bad[i],
-				       self->nvec);
+				       self->dev.nvec);
 		}
 	}
 	/* The last valid vector is still taken. */
-	vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 2, self->nvec - 1);
-	ASSERT_EQ(self->nvec - 1, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
+	vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 2, self->dev.nvec - 1);
+	ASSERT_EQ(self->dev.nvec - 1, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
 	ASSERT_EQ(0, v->err);
 	USABLE();
 }
@@ -1832,8 +1820,8 @@ TEST_F(hostile, guest_msix_vector_beyond_table)
 TEST_F(hostile, guest_feature_select_all_ones)
 {
 	static const u32 sel[] = { 2, 3, 0x80000000, 0xfffffffe, 0xffffffff };
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered);
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered);
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sel); i++) {
@@ -1861,15 +1849,15 @@ TEST_F(hostile, guest_feature_select_all_ones)
 	vmm_vio_write(v, VIRTIO_PCI_COMMON_GF, 4, 0);
 	vmm_vio_set_status(v, FEAT_OK);
 	ASSERT_EQ(ACK_DRIVER, vmm_vio_status(v));
-	ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(0, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	ASSERT_EQ(0, v->err);
 	USABLE();
 }
 
 TEST_F(hostile, guest_reset_midway)
 {
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered), d, a, u;
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered), d, a, u;
 	int i, ret;
 
 	for (i = 0; i < 16; i++) {
@@ -1899,32 +1887,13 @@ TEST_F(hostile, guest_reset_midway)
 		ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_queue_vector(v));
 		vmm_vio_queue_addr(v, &d, &a, &u);
 		ASSERT_EQ(0, d | a | u);
-		ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+		ASSERT_EQ(0, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	}
 	ASSERT_EQ(0, v->err);
 	USABLE();
 }
 
 /* ---- sysfs provisioning attributes --------------------------------- */
-
-FIXTURE(attrs) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	u64 vf;
-};
-
-FIXTURE_SETUP(attrs)
-{
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "vf_features", &self->vf));
-}
-
-FIXTURE_TEARDOWN(attrs)
-{
-	mdev_remove(self->uuid);
-}
 
 static const char * const prov_attrs[] = {
 	"mac", "mtu", "max_queue_pairs", "features_mask",
@@ -2023,7 +1992,7 @@ static void attrs_usable(struct __test_metadata *_metadata, const char *uuid)
 	vmm_close(&v);
 }
 
-TEST_F(attrs, long_strings)
+TEST_F(mdev, long_strings)
 {
 	static const char fill[] = { '1', 'f', 'a', ':', '9', '-' };
 	unsigned int i, j;
@@ -2031,34 +2000,34 @@ TEST_F(attrs, long_strings)
 	char *buf = malloc(2 * PAGE);
 
 	ASSERT_NE(NULL, buf);
-	attrs_default(_metadata, self->uuid);
-	snap(_metadata, self->uuid, &was);
+	attrs_default(_metadata, self->dev.uuid);
+	snap(_metadata, self->dev.uuid, &was);
 	for (i = 0; i < ARRAY_SIZE(prov_attrs); i++) {
 		for (j = 0; j < ARRAY_SIZE(fill); j++) {
 			memset(buf, fill[j], 2 * PAGE);
-			EXPECT_EQ(-EINVAL, attr_write_raw(self->uuid,
+			EXPECT_EQ(-EINVAL, attr_write_raw(self->dev.uuid,
 							  prov_attrs[i], buf,
 							  PAGE))
 				TH_LOG("%s: 4096 x '%c'", prov_attrs[i], fill[j]);
 			/* More than a page: the driver sees one page. */
-			EXPECT_EQ(-EINVAL, attr_write_raw(self->uuid,
+			EXPECT_EQ(-EINVAL, attr_write_raw(self->dev.uuid,
 							  prov_attrs[i], buf,
 							  PAGE + 1));
-			expect_unchanged(_metadata, self->uuid, &was,
+			expect_unchanged(_metadata, self->dev.uuid, &was,
 					 prov_attrs[i]);
 		}
 		/* A valid value followed by a page of padding. */
 		memset(buf, ' ', PAGE);
 		memcpy(buf, "1", 1);
-		EXPECT_EQ(-EINVAL, attr_write_raw(self->uuid, prov_attrs[i],
+		EXPECT_EQ(-EINVAL, attr_write_raw(self->dev.uuid, prov_attrs[i],
 						  buf, PAGE));
-		expect_unchanged(_metadata, self->uuid, &was, prov_attrs[i]);
+		expect_unchanged(_metadata, self->dev.uuid, &was, prov_attrs[i]);
 	}
 	free(buf);
-	attrs_usable(_metadata, self->uuid);
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
-TEST_F(attrs, embedded_nul)
+TEST_F(mdev, embedded_nul)
 {
 	static const struct bad_input in[] = {
 		BAD("mtu", "1500\0"),
@@ -2073,11 +2042,11 @@ TEST_F(attrs, embedded_nul)
 		BAD("mac", "02:11:22\0:33:44:55"),
 	};
 
-	refuse_all(_metadata, self->uuid, in, ARRAY_SIZE(in));
-	attrs_usable(_metadata, self->uuid);
+	refuse_all(_metadata, self->dev.uuid, in, ARRAY_SIZE(in));
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
-TEST_F(attrs, negative_numbers)
+TEST_F(mdev, negative_numbers)
 {
 	static const struct bad_input in[] = {
 		BAD("mtu", "-1"), BAD("mtu", "-0"), BAD("mtu", "-65535"),
@@ -2088,11 +2057,11 @@ TEST_F(attrs, negative_numbers)
 		BAD("mac", "-02:11:22:33:44:55"),
 	};
 
-	refuse_all(_metadata, self->uuid, in, ARRAY_SIZE(in));
-	attrs_usable(_metadata, self->uuid);
+	refuse_all(_metadata, self->dev.uuid, in, ARRAY_SIZE(in));
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
-TEST_F(attrs, overflow)
+TEST_F(mdev, overflow)
 {
 	static const struct bad_input in[] = {
 		BAD("mtu", "65536"), BAD("mtu", "4294967296"),
@@ -2112,11 +2081,11 @@ TEST_F(attrs, overflow)
 		BAD("mac", "ff:ff:ff:ff:ff:ff"),
 	};
 
-	refuse_all(_metadata, self->uuid, in, ARRAY_SIZE(in));
-	attrs_usable(_metadata, self->uuid);
+	refuse_all(_metadata, self->dev.uuid, in, ARRAY_SIZE(in));
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
-TEST_F(attrs, whitespace)
+TEST_F(mdev, whitespace)
 {
 	static const struct bad_input in[] = {
 		BAD("mtu", " 1500"), BAD("mtu", "1500 "), BAD("mtu", "\t1500"),
@@ -2132,15 +2101,15 @@ TEST_F(attrs, whitespace)
 		BAD("mac", "02-11-22-33-44-55"),
 	};
 
-	refuse_all(_metadata, self->uuid, in, ARRAY_SIZE(in));
-	attrs_usable(_metadata, self->uuid);
+	refuse_all(_metadata, self->dev.uuid, in, ARRAY_SIZE(in));
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
 /*
  * The MAC attribute takes "an empty line" to clear the MAC; a line that
  * merely starts with whitespace is not empty.
  */
-TEST_F(attrs, mac_whitespace_padded)
+TEST_F(mdev, mac_whitespace_padded)
 {
 	/* White space around the value is ignored; garbage inside is not. */
 	static const char * const bad[] = {
@@ -2153,46 +2122,46 @@ TEST_F(attrs, mac_whitespace_padded)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		ASSERT_EQ(0, mdev_attr_write(self->uuid, "mac", "02:aa:bb:cc:dd:ee"));
-		EXPECT_EQ(-EINVAL, mdev_attr_write(self->uuid, "mac", bad[i]))
+		ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mac", "02:aa:bb:cc:dd:ee"));
+		EXPECT_EQ(-EINVAL, mdev_attr_write(self->dev.uuid, "mac", bad[i]))
 			TH_LOG("mac <- \"%s\"", bad[i]);
-		ASSERT_LE(0, mdev_attr_read(self->uuid, "mac", val, sizeof(val)));
+		ASSERT_LE(0, mdev_attr_read(self->dev.uuid, "mac", val, sizeof(val)));
 		EXPECT_STREQ("02:aa:bb:cc:dd:ee", val);
 	}
 	/* Padding beyond any fixed-size copy still parses the whole write. */
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mac",
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mac",
 				     "                   02:11:22:33:44:55\t "));
-	ASSERT_LE(0, mdev_attr_read(self->uuid, "mac", val, sizeof(val)));
+	ASSERT_LE(0, mdev_attr_read(self->dev.uuid, "mac", val, sizeof(val)));
 	EXPECT_STREQ("02:11:22:33:44:55", val);
 	/* A page of spaces is an empty line: the MAC is no longer provisioned. */
 	memset(buf, ' ', sizeof(buf) - 1);
 	buf[sizeof(buf) - 1] = '\0';
-	EXPECT_EQ(0, mdev_attr_write(self->uuid, "mac", buf));
-	ASSERT_LE(0, mdev_attr_read(self->uuid, "mac", val, sizeof(val)));
+	EXPECT_EQ(0, mdev_attr_write(self->dev.uuid, "mac", buf));
+	ASSERT_LE(0, mdev_attr_read(self->dev.uuid, "mac", val, sizeof(val)));
 	EXPECT_STREQ("", val);
-	attrs_default(_metadata, self->uuid);
-	attrs_usable(_metadata, self->uuid);
+	attrs_default(_metadata, self->dev.uuid);
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
-TEST_F(attrs, busy_while_open)
+TEST_F(mdev, busy_while_open)
 {
 	struct attr_snap was;
 	unsigned int i;
 	struct vmm v;
 
-	attrs_default(_metadata, self->uuid);
-	snap(_metadata, self->uuid, &was);
-	ASSERT_EQ(0, vmm_open(&v, self->uuid));
+	attrs_default(_metadata, self->dev.uuid);
+	snap(_metadata, self->dev.uuid, &was);
+	ASSERT_EQ(0, vmm_open(&v, self->dev.uuid));
 	for (i = 0; i < ARRAY_SIZE(prov_attrs); i++)
-		EXPECT_EQ(-EBUSY, mdev_attr_write(self->uuid, prov_attrs[i],
+		EXPECT_EQ(-EBUSY, mdev_attr_write(self->dev.uuid, prov_attrs[i],
 						  "garbage"));
-	EXPECT_EQ(-EBUSY, mdev_attr_write(self->uuid, "mtu", "1500"));
+	EXPECT_EQ(-EBUSY, mdev_attr_write(self->dev.uuid, "mtu", "1500"));
 	vmm_close(&v);
-	expect_unchanged(_metadata, self->uuid, &was, "writes while open");
-	attrs_usable(_metadata, self->uuid);
+	expect_unchanged(_metadata, self->dev.uuid, &was, "writes while open");
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
-TEST_F(attrs, read_only_refuse_write)
+TEST_F(mdev, read_only_refuse_write)
 {
 	static const char * const ro[] = {
 		"vf_features", "offered_features", "negotiated_features",
@@ -2201,9 +2170,9 @@ TEST_F(attrs, read_only_refuse_write)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(ro); i++)
-		EXPECT_EQ(-EACCES, mdev_attr_write(self->uuid, ro[i], "0"))
+		EXPECT_EQ(-EACCES, mdev_attr_write(self->dev.uuid, ro[i], "0"))
 			TH_LOG("read-only attribute #%u", i);
-	attrs_usable(_metadata, self->uuid);
+	attrs_usable(_metadata, self->dev.uuid);
 }
 
 /*
@@ -2214,23 +2183,23 @@ TEST_F(attrs, read_only_refuse_write)
  */
 TEST_F(hostile, status_jump_without_features_ok)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u8 all = FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK;
 
 	vmm_vio_set_status(v, 0);
 	ASSERT_EQ(0, vmm_vio_status(v));
 	vmm_vio_set_status(v, ACK_DRIVER);
-	vmm_vio_set_driver_features(v, subset(self->offered) &
+	vmm_vio_set_driver_features(v, vmm_net_subset(self->dev.offered) &
 				    ~BIT_ULL(VIRTIO_F_VERSION_1));
 	vmm_vio_set_status(v, all);
 	EXPECT_EQ(ACK_DRIVER, vmm_vio_status(v))
 		TH_LOG("status 0x%02x after 0x%02x with features refused",
 		       vmm_vio_status(v), all);
-	EXPECT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+	EXPECT_EQ(0, attr(_metadata, self->dev.uuid, "negotiated_features"));
 
 	/* From reset straight to 0x0f with valid features: no mirror here. */
 	vmm_vio_set_status(v, 0);
-	vmm_vio_set_driver_features(v, subset(self->offered));
+	vmm_vio_set_driver_features(v, vmm_net_subset(self->dev.offered));
 	vmm_vio_set_status(v, all);
 	EXPECT_FALSE(vmm_vio_status(v) & VIRTIO_CONFIG_S_DRIVER_OK);
 	ASSERT_EQ(0, v->err);

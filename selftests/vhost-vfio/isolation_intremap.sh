@@ -18,7 +18,7 @@ set -u
 read -r A B _ <<< "$VV_NICS"
 T1=/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
 VV=/sys/module/vhost_vfio/parameters/allow_unsafe_interrupts
-hold_open=$(dirname "$0")/hold_open.py
+hold_open=$VV_BIN/hold_open
 
 # params_are VALUE: both allow_unsafe_interrupts parameters read VALUE.
 params_are() {
@@ -80,7 +80,7 @@ vv_check "mdev: one log line about interrupt remapping, naming the mdev" \
 vv_check "allow_unsafe_interrupts set to 1 in both modules" set_params 1
 vv_check "allow_unsafe_interrupts reads Y in both" params_are Y
 vv_check "vfio-pci $B: VFIO_SET_IOMMU succeeds now" vv_open_says "$B" open
-coproc HOLD { python3 "$hold_open" "$uuid" 2>&1; }
+coproc HOLD { "$hold_open" "$uuid" 2>&1; }
 holder=$HOLD_PID hold_out=${HOLD[0]} hold_in=${HOLD[1]}
 read -r -t 60 -u "$hold_out" opened
 vv_log "holder said: $opened"

@@ -17,10 +17,11 @@ mkdir -p "$VV_TMP"
 
 vv_log() { echo "# $*"; }
 
-# TAP plan and results, kselftest style.
+# TAP results, kselftest style: vv_tap_begin, results, vv_tap_end (the
+# plan last, since a script that runs kselftest binaries knows its count
+# only at the end).
 vv_tap_n=0
 vv_tap_fail=0
-vv_plan() { echo "TAP version 13"; echo "1..$1"; }
 vv_ok() { vv_tap_n=$((vv_tap_n + 1)); echo "ok $vv_tap_n $*"; }
 vv_not_ok() {
 	vv_tap_n=$((vv_tap_n + 1)); vv_tap_fail=$((vv_tap_fail + 1))
@@ -32,7 +33,8 @@ vv_check() {
 	shift
 	if "$@"; then vv_ok "$name"; else vv_not_ok "$name"; fi
 }
-vv_exit() { [ "$vv_tap_fail" = 0 ]; exit $?; }
+vv_tap_begin() { echo "TAP version 13"; }
+vv_tap_end() { echo "1..$vv_tap_n"; [ "$vv_tap_fail" = 0 ]; exit $?; }
 
 # Modules of the running kernel the product depends on.
 vv_load_deps() {
@@ -120,12 +122,7 @@ vv_run_l2() {
 	grep -q '^L2-TEST-EXIT=0' "$log"
 }
 
-# --- control-path test helpers (appended) ---
-
-# vv_tap_begin / vv_tap_end: TAP with the plan printed last, for scripts
-# whose result count is only known after running kselftest binaries.
-vv_tap_begin() { echo "TAP version 13"; }
-vv_tap_end() { echo "1..$vv_tap_n"; vv_exit; }
+# --- control-path test helpers ---
 
 # vv_run_ksft PREFIX CMD...: run a kselftest_harness binary and fold its
 # results into this script's TAP stream (renumbered, "PREFIX: " added,
@@ -226,12 +223,12 @@ vv_kmsg_logged() {
 	vv_kmsg_since | grep -q -- "$1"
 }
 
-# vv_open_says NAME EXPECTED: "hold_open.py --once NAME" (an mdev UUID or
+# vv_open_says NAME EXPECTED: "hold_open --once NAME" (an mdev UUID or
 # a vfio-pci BDF opened once like a VMM) prints EXPECTED: "open" or e.g.
 # "refused VFIO_SET_IOMMU EPERM".
 vv_open_says() {
 	local got
-	got=$(python3 "$VV_PROJECT/selftests/vhost-vfio/hold_open.py" --once "$1" 2>&1)
+	got=$("$VV_BIN/hold_open" --once "$1" 2>&1)
 	vv_log "open $1: $got"
 	[ "$got" = "$2" ]
 }
@@ -387,20 +384,6 @@ watch=\$!
 wait \$nc && echo L2-SEND-OK
 kill \$watch 2> /dev/null
 L2
-}
-
-# vv_l2_bulk_lines L1_IP L2_IP MIB: the guest's part of make bench's
-# workload up to its bulk transfer (also the stall hunter's): bring eth0 up,
-# ping L1 (L2-PING min/avg/max), send MIB MiB of zeros to L1_IP:5001
-# watched.
-vv_l2_bulk_lines() {
-	cat <<L2
-ip link set eth0 up
-ip addr add $2/24 dev eth0
-ping -c 3 -w 30 $1 > /dev/null
-echo "L2-PING \$(ping -c 20 -i 0.2 $1 | sed -n 's/.*min\/avg\/max = //p')"
-L2
-	vv_l2_watched_send "$1" 5001 "dd if=/dev/zero bs=1M count=$3 2> /dev/null"
 }
 
 # vv_nic_id BDF: the QEMU id (vfN) of the function at BDF.

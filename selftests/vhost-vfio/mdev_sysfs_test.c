@@ -14,9 +14,7 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 
 #define DEBUGFS_DIR	"/sys/kernel/debug/vhost_vfio"
 

@@ -14,7 +14,7 @@ UUID=$(cat /proc/sys/kernel/random/uuid)
 # can probe but DMA is not mirrored yet.
 MASK=$(printf '0x%x' $(( ~(1 << 17) & 0xffffffffffffffff )))
 
-vv_plan 9
+vv_tap_begin
 vv_load_modules
 vv_bind "$B" vhost_vfio_virtio_pci > /dev/null
 vv_check "mdevctl define -u UUID -p $B -t $TYPE" \
@@ -49,4 +49,4 @@ vv_check "mdevctl undefine forgets it" \
 	bash -c "mdevctl undefine -u $UUID && ! mdevctl list --defined | grep -q $UUID"
 vv_unload_modules
 vv_bind "$B" virtio-pci > /dev/null
-vv_exit
+vv_tap_end

@@ -21,9 +21,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 #include "vmm_kvm.h"
 
 #define GUEST_GPA	BIT_ULL(32)
@@ -36,42 +34,16 @@
 #define FEAT_OK		(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
 			 VIRTIO_CONFIG_S_FEATURES_OK)
 
-FIXTURE(mq) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
-	struct vmm_guest g;
-	bool open;
-	u64 vf_features;
-};
-
-FIXTURE_SETUP(mq)
-{
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "vf_features",
-				   &self->vf_features));
-	vmm_init(&self->vmm, self->uuid);
-	memset(&self->g, 0, sizeof(self->g));
-}
-
-FIXTURE_TEARDOWN(mq)
-{
-	if (self->open)
-		vmm_close(&self->vmm);
-	if (self->g.kvm > 0)
-		vmm_guest_destroy(&self->g);
-	if (mdev_exists(self->uuid))
-		mdev_remove(self->uuid);
-}
-
 /* Chain header, one data byte and the ack byte; publish it and kick. */
 static u8 *ctrl_command(struct vmm_guest *g, struct vmm_vq *vq, u8 class,
 			u8 cmd, u8 data)
 {
 	u64 gpa = vmm_guest_alloc(g, VMM_PAGE, VMM_PAGE);
 	u8 *buf = vmm_guest_ptr(g, gpa, 4);
+	/* class and command, data, ack (virtio 5.1.6.5) */
+	const struct vmm_vq_buf chain[] = {
+		{ gpa, 2, false }, { gpa + 2, 1, false }, { gpa + 3, 1, true },
+	};
 
 	if (!buf)
 		return NULL;
@@ -79,18 +51,14 @@ static u8 *ctrl_command(struct vmm_guest *g, struct vmm_vq *vq, u8 class,
 	buf[1] = cmd;
 	buf[2] = data;
 	buf[3] = 0xff;		/* the device writes VIRTIO_NET_OK or _ERR */
-	vq->desc[0] = (struct vring_desc){ gpa, 2, VRING_DESC_F_NEXT, 1 };
-	vq->desc[1] = (struct vring_desc){ gpa + 2, 1, VRING_DESC_F_NEXT, 2 };
-	vq->desc[2] = (struct vring_desc){ gpa + 3, 1, VRING_DESC_F_WRITE, 0 };
-	vq->avail->ring[vq->avail_idx % vq->size] = 0;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	vq->avail_idx++;
-	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELAXED);
+	if (vmm_vq_add_chain(vq, 0, chain, ARRAY_SIZE(chain)))
+		return NULL;
 	vmm_vq_kick(vq);
 	return buf + 3;
 }
 
-FIXTURE_VARIANT(mq) {
+/* The test's variants of the shared FIXTURE(mdev_guest). */
+FIXTURE_VARIANT(mdev_guest) {
 	const char *pairs;	/* max_queue_pairs to provision, "0": all */
 	bool negotiate_mq;
 	u16 ctrl_queue;		/* the guest's control queue index */
@@ -98,46 +66,46 @@ FIXTURE_VARIANT(mq) {
 };
 
 /* The remap: guest control queue 2 is the VF's 4. */
-FIXTURE_VARIANT_ADD(mq, one_of_two_pairs_mq) {
+FIXTURE_VARIANT_ADD(mdev_guest, one_of_two_pairs_mq) {
 	.pairs = "1", .negotiate_mq = true, .ctrl_queue = 2,
 	.doorbell_mode = "trapped: " REMAP_REASON,
 };
 
 /* Without MQ the control queue is 2 on both sides (virtio 5.1.2). */
-FIXTURE_VARIANT_ADD(mq, one_of_two_pairs_no_mq) {
+FIXTURE_VARIANT_ADD(mdev_guest, one_of_two_pairs_no_mq) {
 	.pairs = "1", .negotiate_mq = false, .ctrl_queue = 2,
 	.doorbell_mode = "trapped: " REMAP_REASON,
 };
 
 /* Every pair: nothing to remap, the doorbells are mapped. */
-FIXTURE_VARIANT_ADD(mq, all_pairs_mq) {
+FIXTURE_VARIANT_ADD(mdev_guest, all_pairs_mq) {
 	.pairs = "0", .negotiate_mq = true, .ctrl_queue = 4,
 	.doorbell_mode = "mapped",
 };
 
-TEST_F_TIMEOUT(mq, control_command_answered, 120)
+TEST_F_TIMEOUT(mdev_guest, control_command_answered, 120)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	char mode[128] = "";
 	struct vmm_vq ctrl;
 	size_t db_len = 0;
 	u64 want, db_off = 0;
-	void *db;
+	void *db, *p;
 	u16 id;
 	u32 len;
 	int efd, ret;
 	u8 *ack;
 
-	if (!(self->vf_features & BIT_ULL(VIRTIO_NET_F_MQ)))
+	if (!(self->dev.vf & BIT_ULL(VIRTIO_NET_F_MQ)))
 		SKIP(return, "%s has one queue pair (scripts/vm-run.sh --mq-nic)",
-		     self->bdf);
-	ASSERT_TRUE(self->vf_features & BIT_ULL(VIRTIO_NET_F_CTRL_VQ));
-	ASSERT_TRUE(self->vf_features & BIT_ULL(VIRTIO_NET_F_CTRL_RX));
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "max_queue_pairs",
+		     self->dev.bdf);
+	ASSERT_TRUE(self->dev.vf & BIT_ULL(VIRTIO_NET_F_CTRL_VQ));
+	ASSERT_TRUE(self->dev.vf & BIT_ULL(VIRTIO_NET_F_CTRL_RX));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "max_queue_pairs",
 				     variant->pairs));
-	ASSERT_LT(0, mdev_attr_read(self->uuid, "doorbell_mode", mode,
+	ASSERT_LT(0, mdev_attr_read(self->dev.uuid, "doorbell_mode", mode,
 				    sizeof(mode)));
-	TH_LOG("%s with max_queue_pairs %s: doorbell_mode \"%s\"", self->bdf,
+	TH_LOG("%s with max_queue_pairs %s: doorbell_mode \"%s\"", self->dev.bdf,
 	       variant->pairs, mode);
 	ASSERT_EQ(0, strcmp(mode, variant->doorbell_mode));
 
@@ -145,8 +113,8 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 	if (ret == -ENOENT || ret == -ENODEV)
 		SKIP(return, "no KVM: %s", strerror(-ret));
 	ASSERT_EQ(0, ret);
-	ASSERT_EQ(0, vmm_open_guest(v, self->uuid, &self->g));
-	self->open = true;
+	ASSERT_EQ(0, vmm_open_guest(v, self->dev.uuid, &self->g));
+	self->dev.open = true;
 	ASSERT_EQ(0, vmm_virtio_locate(v));
 	/* 2 * pairs data queues and the control queue. */
 	EXPECT_EQ(variant->pairs[0] == '1' ? 3 : 5,
@@ -156,6 +124,16 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 						  max_virtqueue_pairs), 2));
 	db = vmm_doorbell_map(v, &db_off, &db_len);
 	ASSERT_EQ(!strcmp(variant->doorbell_mode, "mapped"), !!db);
+	if (!db) {
+		/* Trapped: no MMAP flag on BAR2, and its mmap is refused. */
+		EXPECT_FALSE(v->region[VFIO_PCI_BAR2_REGION_INDEX].flags &
+			     VFIO_REGION_INFO_FLAG_MMAP);
+		p = mmap(NULL, VMM_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 v->device, v->region[VFIO_PCI_BAR2_REGION_INDEX].offset);
+		EXPECT_EQ(MAP_FAILED, p) TH_LOG("BAR2 mapped although trapped");
+		if (p != MAP_FAILED)
+			munmap(p, VMM_PAGE);
+	}
 
 	want = BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
 	       BIT_ULL(VIRTIO_NET_F_CTRL_VQ) | BIT_ULL(VIRTIO_NET_F_CTRL_RX);
@@ -186,9 +164,9 @@ TEST_F_TIMEOUT(mq, control_command_answered, 120)
 	EXPECT_EQ(VIRTIO_NET_OK, *ack);
 	TH_LOG("%llu kicks on guest queue %u, bar2_notify_writes %lld",
 	       (unsigned long long)ctrl.kicks, variant->ctrl_queue,
-	       vmm_counter(self->uuid, "bar2_notify_writes"));
+	       vmm_counter(self->dev.uuid, "bar2_notify_writes"));
 	EXPECT_EQ(db ? 0 : (long long)ctrl.kicks,
-		  vmm_counter(self->uuid, "bar2_notify_writes"));
+		  vmm_counter(self->dev.uuid, "bar2_notify_writes"));
 	vmm_vio_set_status(v, 0);
 	if (db)
 		munmap(db, db_len);

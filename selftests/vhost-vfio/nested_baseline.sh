@@ -13,7 +13,7 @@ L2_IP=169.254.10.2
 PORT=5001
 SIZE_KB=${SIZE_KB:-16384}
 
-vv_plan 6
+vv_tap_begin
 vv_check "deps load (vfio-pci, kvm_amd) and /dev/kvm exists" \
 	bash -c 'modprobe -a vfio-pci kvm_amd virtio_net && test -c /dev/kvm'
 vv_check "function $B bound to vfio-pci" vv_bind "$B" vfio-pci
@@ -35,4 +35,4 @@ vv_check "L2 pinged L1 over the passed-through function" grep -q '^L2-PING-OK' "
 vv_check "L2's transfer never stopped moving (no stall recorded)" \
 	bash -c "! grep -q '^L2-STALL' '$log'"
 vv_check "bulk transfer L2->L1 arrived intact (${SIZE_KB} KiB)" vv_traffic_intact "$log"
-vv_exit
+vv_tap_end

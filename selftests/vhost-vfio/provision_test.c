@@ -16,9 +16,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 
 /* Features that require VIRTIO_NET_F_CTRL_VQ (virtio 1.2, 5.1.3.1). */
 #define NEED_CVQ	(BIT_ULL(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) |	\
@@ -30,34 +28,6 @@
 			 BIT_ULL(VIRTIO_NET_F_CTRL_RX_EXTRA) |		\
 			 BIT_ULL(VIRTIO_NET_F_NOTF_COAL) |		\
 			 BIT_ULL(VIRTIO_NET_F_RSS))
-
-FIXTURE(prov) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
-	bool open;
-	u64 vf;
-};
-
-FIXTURE_SETUP(prov)
-{
-	int ret;
-
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ret = mdev_attr_u64(self->uuid, "vf_features", &self->vf);
-	if (ret)
-		mdev_remove(self->uuid);
-	ASSERT_EQ(0, ret);
-}
-
-FIXTURE_TEARDOWN(prov)
-{
-	if (self->open)
-		vmm_close(&self->vmm);
-	mdev_remove(self->uuid);
-}
 
 static void dev_open(struct __test_metadata *_metadata, struct vmm *v,
 		     const char *uuid, bool *open)
@@ -108,19 +78,19 @@ static int vf_pairs(const char *bdf)
 	return atoi(p);
 }
 
-TEST_F(prov, mac)
+TEST_F(mdev, mac)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	char buf[64];
 	unsigned int i;
 	u8 mac[6];
 
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mac", "52:54:00:12:34:56\n"));
-	ASSERT_LT(0, mdev_attr_read(self->uuid, "mac", buf, sizeof(buf)));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mac", "52:54:00:12:34:56\n"));
+	ASSERT_LT(0, mdev_attr_read(self->dev.uuid, "mac", buf, sizeof(buf)));
 	ASSERT_STREQ("52:54:00:12:34:56", buf);
-	ASSERT_NE(0, offered(_metadata, self->uuid) & BIT_ULL(VIRTIO_NET_F_MAC));
+	ASSERT_NE(0, offered(_metadata, self->dev.uuid) & BIT_ULL(VIRTIO_NET_F_MAC));
 
-	dev_open(_metadata, &self->vmm, self->uuid, &self->open);
+	dev_open(_metadata, &self->dev.vmm, self->dev.uuid, &self->dev.open);
 	ASSERT_NE(0, vmm_vio_device_features(v) & BIT_ULL(VIRTIO_NET_F_MAC));
 	for (i = 0; i < 6; i++)
 		mac[i] = vmm_vio_devcfg_read(v, i, 1);
@@ -131,16 +101,16 @@ TEST_F(prov, mac)
 	ASSERT_EQ(0x5452, vmm_vio_devcfg_read(v, 0, 2));
 	ASSERT_EQ(0x12005452, vmm_vio_devcfg_read(v, 0, 4));
 	ASSERT_EQ(0, v->err);
-	dev_close(&self->vmm, &self->open);
+	dev_close(&self->dev.vmm, &self->dev.open);
 
 	/* An empty line takes the provisioning back. */
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mac", "\n"));
-	ASSERT_EQ(0, mdev_attr_read(self->uuid, "mac", buf, sizeof(buf)));
-	ASSERT_EQ(self->vf & BIT_ULL(VIRTIO_NET_F_MAC),
-		  offered(_metadata, self->uuid) & BIT_ULL(VIRTIO_NET_F_MAC));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mac", "\n"));
+	ASSERT_EQ(0, mdev_attr_read(self->dev.uuid, "mac", buf, sizeof(buf)));
+	ASSERT_EQ(self->dev.vf & BIT_ULL(VIRTIO_NET_F_MAC),
+		  offered(_metadata, self->dev.uuid) & BIT_ULL(VIRTIO_NET_F_MAC));
 }
 
-TEST_F(prov, mac_invalid)
+TEST_F(mdev, mac_invalid)
 {
 	static const char * const bad[] = {
 		"01:00:5e:00:00:01",		/* multicast */
@@ -155,38 +125,38 @@ TEST_F(prov, mac_invalid)
 	};
 	unsigned int i;
 
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mac", "52:54:00:aa:bb:cc"));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mac", "52:54:00:aa:bb:cc"));
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
-		expect_einval(_metadata, self->uuid, "mac", bad[i]);
+		expect_einval(_metadata, self->dev.uuid, "mac", bad[i]);
 }
 
-TEST_F(prov, mtu)
+TEST_F(mdev, mtu)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 val;
 
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mtu", "1400"));
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "mtu", &val));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mtu", "1400"));
+	ASSERT_EQ(0, mdev_attr_u64(self->dev.uuid, "mtu", &val));
 	ASSERT_EQ(1400, val);
-	ASSERT_NE(0, offered(_metadata, self->uuid) & BIT_ULL(VIRTIO_NET_F_MTU));
+	ASSERT_NE(0, offered(_metadata, self->dev.uuid) & BIT_ULL(VIRTIO_NET_F_MTU));
 
-	dev_open(_metadata, &self->vmm, self->uuid, &self->open);
+	dev_open(_metadata, &self->dev.vmm, self->dev.uuid, &self->dev.open);
 	ASSERT_NE(0, vmm_vio_device_features(v) & BIT_ULL(VIRTIO_NET_F_MTU));
 	ASSERT_EQ(1400, vmm_vio_devcfg_read(v, offsetof(struct virtio_net_config,
 							mtu), 2));
 	ASSERT_EQ(0, v->err);
-	dev_close(&self->vmm, &self->open);
+	dev_close(&self->dev.vmm, &self->dev.open);
 
 	/* The bounds are valid. */
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mtu", "68"));
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mtu", "65535"));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mtu", "68"));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mtu", "65535"));
 	/* 0: not provisioned, the VF's. */
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mtu", "0"));
-	ASSERT_EQ(self->vf & BIT_ULL(VIRTIO_NET_F_MTU),
-		  offered(_metadata, self->uuid) & BIT_ULL(VIRTIO_NET_F_MTU));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mtu", "0"));
+	ASSERT_EQ(self->dev.vf & BIT_ULL(VIRTIO_NET_F_MTU),
+		  offered(_metadata, self->dev.uuid) & BIT_ULL(VIRTIO_NET_F_MTU));
 }
 
-TEST_F(prov, mtu_invalid)
+TEST_F(mdev, mtu_invalid)
 {
 	static const char * const bad[] = {
 		"10", "67", "65536", "70000", "-1", "abc", "\n", "1500x",
@@ -194,77 +164,77 @@ TEST_F(prov, mtu_invalid)
 	};
 	unsigned int i;
 
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "mtu", "1500"));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "mtu", "1500"));
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
-		expect_einval(_metadata, self->uuid, "mtu", bad[i]);
+		expect_einval(_metadata, self->dev.uuid, "mtu", bad[i]);
 }
 
-TEST_F(prov, max_queue_pairs)
+TEST_F(mdev, max_queue_pairs)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	char val[16];
 	int pairs;
 
-	pairs = vf_pairs(self->bdf);
+	pairs = vf_pairs(self->dev.bdf);
 	TH_LOG("VF has %d queue pair(s)", pairs);
 	ASSERT_LE(1, pairs);
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "max_queue_pairs", "1"));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "max_queue_pairs", "1"));
 	snprintf(val, sizeof(val), "%d", pairs);
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "max_queue_pairs", val));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "max_queue_pairs", val));
 	snprintf(val, sizeof(val), "%d", pairs + 1);
-	expect_einval(_metadata, self->uuid, "max_queue_pairs", val);
-	expect_einval(_metadata, self->uuid, "max_queue_pairs", "65536");
-	expect_einval(_metadata, self->uuid, "max_queue_pairs", "x");
-	expect_einval(_metadata, self->uuid, "max_queue_pairs", "-1");
+	expect_einval(_metadata, self->dev.uuid, "max_queue_pairs", val);
+	expect_einval(_metadata, self->dev.uuid, "max_queue_pairs", "65536");
+	expect_einval(_metadata, self->dev.uuid, "max_queue_pairs", "x");
+	expect_einval(_metadata, self->dev.uuid, "max_queue_pairs", "-1");
 
 	/* One pair provisioned: the guest sees one pair. */
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "max_queue_pairs", "1"));
-	dev_open(_metadata, &self->vmm, self->uuid, &self->open);
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "max_queue_pairs", "1"));
+	dev_open(_metadata, &self->dev.vmm, self->dev.uuid, &self->dev.open);
 	ASSERT_EQ(2 + !!(vmm_vio_device_features(v) &
 			 BIT_ULL(VIRTIO_NET_F_CTRL_VQ)),
 		  vmm_vio_num_queues(v));
 	ASSERT_EQ(0, v->err);
-	dev_close(&self->vmm, &self->open);
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "max_queue_pairs", "0"));
+	dev_close(&self->dev.vmm, &self->dev.open);
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "max_queue_pairs", "0"));
 }
 
-TEST_F(prov, features_mask)
+TEST_F(mdev, features_mask)
 {
 	u64 mask = ~(BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
 		     BIT_ULL(VIRTIO_RING_F_EVENT_IDX));
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 before, after, val;
 	char buf[32];
 
-	before = offered(_metadata, self->uuid);
+	before = offered(_metadata, self->dev.uuid);
 	ASSERT_NE(0, before & BIT_ULL(VIRTIO_NET_F_MRG_RXBUF))
 		TH_LOG("the VF should offer MRG_RXBUF for this test");
 	snprintf(buf, sizeof(buf), "0x%016llx", (unsigned long long)mask);
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "features_mask", buf));
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "features_mask", &val));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "features_mask", buf));
+	ASSERT_EQ(0, mdev_attr_u64(self->dev.uuid, "features_mask", &val));
 	ASSERT_EQ(mask, val);
-	after = offered(_metadata, self->uuid);
+	after = offered(_metadata, self->dev.uuid);
 	ASSERT_EQ(before & mask, after);
 
-	dev_open(_metadata, &self->vmm, self->uuid, &self->open);
+	dev_open(_metadata, &self->dev.vmm, self->dev.uuid, &self->dev.open);
 	ASSERT_EQ(after, vmm_vio_device_features(v));
 	ASSERT_EQ(0, v->err);
-	dev_close(&self->vmm, &self->open);
+	dev_close(&self->dev.vmm, &self->dev.open);
 
 	/* Without 0x prefix too; all ones restores the VF's features. */
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "features_mask",
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "features_mask",
 				     "ffffffffffffffff"));
-	ASSERT_EQ(before, offered(_metadata, self->uuid));
+	ASSERT_EQ(before, offered(_metadata, self->dev.uuid));
 }
 
-TEST_F(prov, features_mask_without_ctrl_vq)
+TEST_F(mdev, features_mask_without_ctrl_vq)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 off;
 
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "features_mask",
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "features_mask",
 				     "0xfffffffffffdffff"));
-	off = offered(_metadata, self->uuid);
+	off = offered(_metadata, self->dev.uuid);
 	ASSERT_EQ(0, off & BIT_ULL(VIRTIO_NET_F_CTRL_VQ));
 	/*
 	 * Virtio 1.2, 5.1.3.1: the device must not offer a feature whose
@@ -275,12 +245,12 @@ TEST_F(prov, features_mask_without_ctrl_vq)
 	TH_LOG("offered 0x%016llx, needing CTRL_VQ 0x%016llx",
 	       (unsigned long long)off, (unsigned long long)(off & NEED_CVQ));
 	ASSERT_EQ(0, off & NEED_CVQ);
-	dev_open(_metadata, &self->vmm, self->uuid, &self->open);
+	dev_open(_metadata, &self->dev.vmm, self->dev.uuid, &self->dev.open);
 	ASSERT_EQ(0, vmm_vio_num_queues(v) & 1);
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(prov, features_mask_invalid)
+TEST_F(mdev, features_mask_invalid)
 {
 	static const char * const bad[] = {
 		"0xzz", "garbage", "\n", "0x1ffffffffffffffff", "-1",
@@ -288,12 +258,12 @@ TEST_F(prov, features_mask_invalid)
 	};
 	unsigned int i;
 
-	ASSERT_EQ(0, mdev_attr_write(self->uuid, "features_mask", "0xffff"));
+	ASSERT_EQ(0, mdev_attr_write(self->dev.uuid, "features_mask", "0xffff"));
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
-		expect_einval(_metadata, self->uuid, "features_mask", bad[i]);
+		expect_einval(_metadata, self->dev.uuid, "features_mask", bad[i]);
 }
 
-TEST_F(prov, busy_while_open)
+TEST_F(mdev, busy_while_open)
 {
 	static const char * const attrs[][2] = {
 		{ "mac", "52:54:00:01:02:03" },
@@ -305,23 +275,23 @@ TEST_F(prov, busy_while_open)
 	unsigned int i;
 	u64 off;
 
-	off = offered(_metadata, self->uuid);
-	dev_open(_metadata, &self->vmm, self->uuid, &self->open);
+	off = offered(_metadata, self->dev.uuid);
+	dev_open(_metadata, &self->dev.vmm, self->dev.uuid, &self->dev.open);
 	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
-		ASSERT_LE(0, mdev_attr_read(self->uuid, attrs[i][0], before,
+		ASSERT_LE(0, mdev_attr_read(self->dev.uuid, attrs[i][0], before,
 					    sizeof(before)));
-		EXPECT_EQ(-EBUSY, mdev_attr_write(self->uuid, attrs[i][0],
+		EXPECT_EQ(-EBUSY, mdev_attr_write(self->dev.uuid, attrs[i][0],
 						  attrs[i][1]))
 			TH_LOG("attribute %u", i);
-		ASSERT_LE(0, mdev_attr_read(self->uuid, attrs[i][0], after,
+		ASSERT_LE(0, mdev_attr_read(self->dev.uuid, attrs[i][0], after,
 					    sizeof(after)));
 		EXPECT_STREQ(before, after);
 	}
-	ASSERT_EQ(off, offered(_metadata, self->uuid));
-	dev_close(&self->vmm, &self->open);
+	ASSERT_EQ(off, offered(_metadata, self->dev.uuid));
+	dev_close(&self->dev.vmm, &self->dev.open);
 
 	for (i = 0; i < ARRAY_SIZE(attrs); i++)
-		EXPECT_EQ(0, mdev_attr_write(self->uuid, attrs[i][0],
+		EXPECT_EQ(0, mdev_attr_write(self->dev.uuid, attrs[i][0],
 					     attrs[i][1]))
 			TH_LOG("attribute %u", i);
 }

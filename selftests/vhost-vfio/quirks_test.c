@@ -17,9 +17,7 @@
 #include <string.h>
 #include <linux/virtio_config.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 
 #define FEAT_OK		(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
 			 VIRTIO_CONFIG_S_FEATURES_OK)
@@ -38,58 +36,31 @@ static int env_u64(const char *name, u64 *val)
 }
 
 FIXTURE(quirk) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
-	bool open;
+	struct vmm_dev dev;
 	u64 clear, set, has, lacks, lines;
-	u64 vf, offered;
 };
 
 FIXTURE_SETUP(quirk)
 {
-	int ret;
-
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
 	ASSERT_EQ(0, env_u64("VV_QUIRK_CLEAR", &self->clear));
 	ASSERT_EQ(0, env_u64("VV_QUIRK_SET", &self->set));
 	ASSERT_EQ(0, env_u64("VV_QUIRK_LINES", &self->lines));
 	ASSERT_NE(-EINVAL, env_u64("VV_VF_HAS", &self->has));
 	ASSERT_NE(-EINVAL, env_u64("VV_VF_LACKS", &self->lacks));
-
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ret = mdev_attr_u64(self->uuid, "vf_features", &self->vf);
-	if (!ret)
-		ret = mdev_attr_u64(self->uuid, "offered_features",
-				    &self->offered);
-	if (!ret)
-		ret = vmm_open(&self->vmm, self->uuid);
-	if (!ret) {
-		self->open = true;
-		ret = vmm_virtio_locate(&self->vmm);
-	}
-	if (ret) {
-		if (self->open)
-			vmm_close(&self->vmm);
-		mdev_remove(self->uuid);
-	}
-	ASSERT_EQ(0, ret) TH_LOG("setup: %s", strerror(-ret));
+	vmm_dev_create(&self->dev, VMM_DEV_OPEN);
 }
 
 FIXTURE_TEARDOWN(quirk)
 {
-	if (self->open)
-		vmm_close(&self->vmm);
-	mdev_remove(self->uuid);
+	vmm_dev_destroy(&self->dev);
 }
 
 TEST_F(quirk, vf_is_what_the_test_needs)
 {
 	TH_LOG("vf_features 0x%016llx offered 0x%016llx",
-	       (unsigned long long)self->vf, (unsigned long long)self->offered);
-	ASSERT_EQ(self->has, self->vf & self->has);
-	ASSERT_EQ(0, self->vf & self->lacks);
+	       (unsigned long long)self->dev.vf, (unsigned long long)self->dev.offered);
+	ASSERT_EQ(self->has, self->dev.vf & self->has);
+	ASSERT_EQ(0, self->dev.vf & self->lacks);
 }
 
 TEST_F(quirk, attribute_shows_reason)
@@ -97,7 +68,7 @@ TEST_F(quirk, attribute_shows_reason)
 	char buf[1024], want[64], *p;
 	unsigned int n = 0;
 
-	ASSERT_LT(0, mdev_attr_read(self->uuid, "quirks", buf, sizeof(buf)));
+	ASSERT_LT(0, mdev_attr_read(self->dev.uuid, "quirks", buf, sizeof(buf)));
 	TH_LOG("quirks:\n%s", buf);
 	for (p = buf; p; p = strchr(p + 1, '\n'))
 		n++;
@@ -123,7 +94,7 @@ TEST_F(quirk, attribute_shows_reason)
 			 (unsigned long long)self->set);
 		ASSERT_NE(NULL, strstr(buf, want)) TH_LOG("no %s", want);
 	}
-	ASSERT_LT(0, mdev_type_read(self->bdf, "description", buf,
+	ASSERT_LT(0, mdev_type_read(self->dev.bdf, "description", buf,
 				    sizeof(buf)));
 	snprintf(want, sizeof(want), "%llu quirk(s)",
 		 (unsigned long long)self->lines);
@@ -132,55 +103,55 @@ TEST_F(quirk, attribute_shows_reason)
 
 TEST_F(quirk, cleared_bits_not_offered)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 
-	ASSERT_EQ(0, self->offered & self->clear);
+	ASSERT_EQ(0, self->dev.offered & self->clear);
 	ASSERT_EQ(0, vmm_vio_device_features(v) & self->clear);
 	/* Everything else the VF offers is untouched. */
-	ASSERT_EQ(self->vf & ~self->clear & self->offered,
-		  self->vf & ~self->clear & vmm_vio_device_features(v));
+	ASSERT_EQ(self->dev.vf & ~self->clear & self->dev.offered,
+		  self->dev.vf & ~self->clear & vmm_vio_device_features(v));
 	ASSERT_EQ(0, v->err);
 }
 
 TEST_F(quirk, set_bits_offered)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 
 	if (!self->set)
 		SKIP(return, "no set quirk for this function");
-	ASSERT_EQ(self->set, self->offered & self->set);
+	ASSERT_EQ(self->set, self->dev.offered & self->set);
 	ASSERT_EQ(self->set, vmm_vio_device_features(v) & self->set);
 	ASSERT_EQ(0, v->err);
 }
 
 TEST_F(quirk, set_bits_negotiate)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 want, neg;
 
 	if (!self->set)
 		SKIP(return, "no set quirk for this function");
 	want = BIT_ULL(VIRTIO_F_VERSION_1) | self->set;
-	ASSERT_EQ(want, self->offered & want);
+	ASSERT_EQ(want, self->dev.offered & want);
 	/* The VF is told without them, so it accepts. */
 	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "negotiated_features", &neg));
+	ASSERT_EQ(0, mdev_attr_u64(self->dev.uuid, "negotiated_features", &neg));
 	ASSERT_EQ(want, neg);
 	ASSERT_EQ(0, v->err);
 }
 
 TEST_F(quirk, cleared_bits_refused)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 neg;
 
-	if (!(self->clear & self->vf))
+	if (!(self->clear & self->dev.vf))
 		SKIP(return, "the VF offers none of the cleared bits");
 	/* Accepting a bit the quirk took away is accepting the unoffered. */
 	ASSERT_EQ(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER,
 		  vmm_vio_negotiate(v, BIT_ULL(VIRTIO_F_VERSION_1) |
-				    (self->clear & self->vf)) & FEAT_OK);
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "negotiated_features", &neg));
+				    (self->clear & self->dev.vf)) & FEAT_OK);
+	ASSERT_EQ(0, mdev_attr_u64(self->dev.uuid, "negotiated_features", &neg));
 	ASSERT_EQ(0, neg);
 	ASSERT_EQ(0, v->err);
 }

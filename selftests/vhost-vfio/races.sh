@@ -26,7 +26,7 @@ echo "$uuid" > "/sys/bus/pci/devices/$A/mdev_supported_types/vhost_vfio_virtio_p
 fifo=$VV_TMP/opener.fifo
 rm -f "$fifo"
 mkfifo "$fifo"
-python3 "$(dirname "$0")/hold_open.py" --loop 120 "$uuid" > "$fifo" &
+"$VV_BIN/hold_open" --loop 120 "$uuid" > "$fifo" &
 opener=$!
 exec 3< "$fifo"
 read -r -t 60 first <&3
@@ -48,7 +48,7 @@ vv_check "the backend loads again and takes the VF" \
 		 . '$(dirname "$0")/lib.sh' && vv_bind '$A' vhost_vfio_virtio_pci"
 echo "$uuid" > "/sys/bus/pci/devices/$A/mdev_supported_types/vhost_vfio_virtio_pci-net/create"
 vv_check "the same UUID opens on the reloaded backend" \
-	bash -c "python3 '$(dirname "$0")/hold_open.py' '$uuid' < /dev/null | grep -qx open"
+	bash -c "'$VV_BIN/hold_open' '$uuid' < /dev/null | grep -qx open"
 echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
 
 vv_teardown_functions

@@ -31,9 +31,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 #include "vmm_kvm.h"
 
 #define RACE_SECS	5
@@ -144,37 +142,21 @@ static void report(struct race *r, int n, const char *const *names)
 }
 
 FIXTURE(races) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
-	bool open;
-	u64 offered;
+	struct vmm_dev dev;
 	struct race r;
 };
 
 FIXTURE_SETUP(races)
 {
-	int ret;
-
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ASSERT_EQ(0, mdev_create(self->bdf, self->uuid));
-	ret = mdev_attr_u64(self->uuid, "offered_features", &self->offered);
-	if (ret)
-		mdev_remove(self->uuid);
-	ASSERT_EQ(0, ret);
-	vmm_init(&self->vmm, self->uuid);
+	vmm_dev_create(&self->dev, 0);
 	pthread_mutex_init(&self->r.lock, NULL);
-	self->r.uuid = self->uuid;
+	self->r.uuid = self->dev.uuid;
 	self->r.group = -1;
 }
 
 FIXTURE_TEARDOWN(races)
 {
-	if (self->open)
-		vmm_close(&self->vmm);
-	if (mdev_exists(self->uuid))
-		mdev_remove(self->uuid);
+	vmm_dev_destroy(&self->dev);
 }
 
 static u64 subset(u64 offered)
@@ -218,12 +200,12 @@ static void open_main(struct __test_metadata *_metadata,
 {
 	int ret;
 
-	ret = vmm_open(&self->vmm, self->uuid);
-	ASSERT_EQ(0, ret) TH_LOG("open %s: %s", self->uuid, strerror(-ret));
-	self->open = true;
-	ASSERT_EQ(0, vmm_virtio_locate(&self->vmm));
-	self->r.group = self->vmm.group;
-	self->r.vmm = &self->vmm;
+	ret = vmm_open(&self->dev.vmm, self->dev.uuid);
+	ASSERT_EQ(0, ret) TH_LOG("open %s: %s", self->dev.uuid, strerror(-ret));
+	self->dev.open = true;
+	ASSERT_EQ(0, vmm_virtio_locate(&self->dev.vmm));
+	self->r.group = self->dev.vmm.group;
+	self->r.vmm = &self->dev.vmm;
 }
 
 static void close_and_check(struct __test_metadata *_metadata,
@@ -232,15 +214,15 @@ static void close_and_check(struct __test_metadata *_metadata,
 	int ret;
 
 	/* A fresh open after the race is fully usable, then nothing leaks. */
-	vmm_close(&self->vmm);
-	self->open = false;
-	ret = vmm_open(&self->vmm, self->uuid);
+	vmm_close(&self->dev.vmm);
+	self->dev.open = false;
+	ret = vmm_open(&self->dev.vmm, self->dev.uuid);
 	ASSERT_EQ(0, ret) TH_LOG("reopen: %s", strerror(-ret));
-	self->open = true;
-	usable(_metadata, &self->vmm, self->offered);
-	vmm_close(&self->vmm);
-	self->open = false;
-	no_leak(_metadata, self->uuid);
+	self->dev.open = true;
+	usable(_metadata, &self->dev.vmm, self->dev.offered);
+	vmm_close(&self->dev.vmm);
+	self->dev.open = false;
+	no_leak(_metadata, self->dev.uuid);
 }
 
 /* A second view of the open device: its regions, another device fd. */
@@ -383,7 +365,7 @@ TEST_F_TIMEOUT(races, open_close_vs_region_io, CASE_TIMEOUT)
 	static const char *const names[] = {
 		"open/close", "I/O, reopen each op", "I/O, reopen every 4 ops",
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	int i;
 
 	self->r.name = "open_close_vs_region_io";
@@ -546,7 +528,7 @@ TEST_F_TIMEOUT(races, set_irqs_vs_reset, CASE_TIMEOUT)
 	EXPECT_EQ(0, self->r.bad) TH_LOG("%s", self->r.first_bad);
 	for (i = 0; i < (int)ARRAY_SIZE(fns); i++)
 		EXPECT_LT(0, self->r.iters[i]);
-	usable(_metadata, &self->vmm, self->offered);
+	usable(_metadata, &self->dev.vmm, self->dev.offered);
 	close_and_check(_metadata, self);
 }
 
@@ -648,7 +630,7 @@ TEST_F_TIMEOUT(races, doorbell_mmap_vs_reset_close, CASE_TIMEOUT)
 		"VFIO_DEVICE_RESET, close every 4",
 	};
 	struct sigaction sa = { .sa_handler = on_sigbus };
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	int i;
 
 	self->r.name = "doorbell_mmap_vs_reset_close";
@@ -725,7 +707,7 @@ TEST_F_TIMEOUT(races, remove_while_open, CASE_TIMEOUT)
 		open_main(_metadata, self);
 		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		ASSERT_LE(0, efd);
-		ASSERT_EQ(0, irqs_efd(self->vmm.device, VFIO_PCI_REQ_IRQ_INDEX,
+		ASSERT_EQ(0, irqs_efd(self->dev.vmm.device, VFIO_PCI_REQ_IRQ_INDEX,
 				      0, 1, &efd));
 		__atomic_store_n(&r->stop, 0, __ATOMIC_RELEASE);
 		r->iters[0] = 0;
@@ -733,7 +715,7 @@ TEST_F_TIMEOUT(races, remove_while_open, CASE_TIMEOUT)
 		w.id = 0;
 		ASSERT_EQ(0, pthread_create(&io, NULL, t_io_until_stop, &w));
 		usleep(20000 + round * 10000);
-		rm.uuid = self->uuid;
+		rm.uuid = self->dev.uuid;
 		rm.ret = -EINPROGRESS;
 		__atomic_store_n(&rm.done, 0, __ATOMIC_RELEASE);
 		ASSERT_EQ(0, pthread_create(&rmt, NULL, t_remove, &rm));
@@ -755,8 +737,8 @@ TEST_F_TIMEOUT(races, remove_while_open, CASE_TIMEOUT)
 		ASSERT_EQ(0, pthread_timedjoin_np(io, NULL, &ts))
 			TH_LOG("round %d: I/O thread stuck", round);
 		ops += r->iters[0];
-		vmm_close(&self->vmm);
-		self->open = false;
+		vmm_close(&self->dev.vmm);
+		self->dev.open = false;
 		close(efd);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += JOIN_SECS;
@@ -765,9 +747,9 @@ TEST_F_TIMEOUT(races, remove_while_open, CASE_TIMEOUT)
 			       round);
 		ASSERT_EQ(0, rm.ret) TH_LOG("round %d: remove: %s", round,
 					    strerror(-rm.ret));
-		ASSERT_FALSE(mdev_exists(self->uuid));
+		ASSERT_FALSE(mdev_exists(self->dev.uuid));
 		/* The same UUID again, right away. */
-		ASSERT_EQ(0, mdev_create_uuid(self->bdf, self->uuid))
+		ASSERT_EQ(0, mdev_create_uuid(self->dev.bdf, self->dev.uuid))
 			TH_LOG("round %d: recreate", round);
 	}
 	alarm(0);
@@ -841,36 +823,36 @@ TEST_F_TIMEOUT(races, driver_ok_vs_unmap_dma, CASE_TIMEOUT)
 	if (ret == -ENOENT || ret == -ENODEV)
 		SKIP(return, "no KVM: %s", strerror(-ret));
 	ASSERT_EQ(0, ret) TH_LOG("guest: %s", strerror(-ret));
-	ret = vmm_open_guest(&self->vmm, self->uuid, &g);
+	ret = vmm_open_guest(&self->dev.vmm, self->dev.uuid, &g);
 	if (ret)
 		vmm_guest_destroy(&g);
 	ASSERT_EQ(0, ret) TH_LOG("open in guest: %s", strerror(-ret));
-	self->open = true;
-	if (vmm_virtio_locate(&self->vmm)) {
-		vmm_close(&self->vmm);
-		self->open = false;
+	self->dev.open = true;
+	if (vmm_virtio_locate(&self->dev.vmm)) {
+		vmm_close(&self->dev.vmm);
+		self->dev.open = false;
 		vmm_guest_destroy(&g);
 		ASSERT_TRUE(false) TH_LOG("virtio locate");
 	}
-	self->r.vmm = &self->vmm;
+	self->r.vmm = &self->dev.vmm;
 	self->r.g = &g;
-	builds0 = vmm_counter(self->uuid, "mirror_builds");
+	builds0 = vmm_counter(self->dev.uuid, "mirror_builds");
 	i = race_run(&self->r, fns, ARRAY_SIZE(fns));
 	report(&self->r, ARRAY_SIZE(fns), names);
 	ASSERT_EQ(0, i) TH_LOG("%d threads did not join", i);
-	builds = vmm_counter(self->uuid, "mirror_builds");
+	builds = vmm_counter(self->dev.uuid, "mirror_builds");
 	printf("# %s: mirror_builds %lld -> %lld, mirror_pinned_pages now %lld\n",
 	       self->r.name, builds0, builds,
-	       vmm_counter(self->uuid, "mirror_pinned_pages"));
+	       vmm_counter(self->dev.uuid, "mirror_pinned_pages"));
 	fflush(stdout);
 	EXPECT_EQ(0, self->r.bad) TH_LOG("%s", self->r.first_bad);
 	for (i = 0; i < (int)ARRAY_SIZE(fns); i++)
 		EXPECT_LT(0, self->r.iters[i]);
-	usable(_metadata, &self->vmm, self->offered);
-	vmm_close(&self->vmm);
-	self->open = false;
+	usable(_metadata, &self->dev.vmm, self->dev.offered);
+	vmm_close(&self->dev.vmm);
+	self->dev.open = false;
 	vmm_guest_destroy(&g);
-	no_leak(_metadata, self->uuid);
+	no_leak(_metadata, self->dev.uuid);
 	close_and_check(_metadata, self);
 }
 
@@ -883,7 +865,7 @@ TEST_F_TIMEOUT(races, driver_ok_vs_unmap_dma, CASE_TIMEOUT)
 TEST_F_TIMEOUT(races, remap_after_build_is_mirrored, CASE_TIMEOUT)
 {
 	struct vmm_guest g;
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 want, done = 0;
 	long long pinned[3];
 	int ret;
@@ -893,14 +875,14 @@ TEST_F_TIMEOUT(races, remap_after_build_is_mirrored, CASE_TIMEOUT)
 	if (ret == -ENOENT || ret == -ENODEV)
 		SKIP(return, "no KVM: %s", strerror(-ret));
 	ASSERT_EQ(0, ret) TH_LOG("guest: %s", strerror(-ret));
-	ret = vmm_open_guest(v, self->uuid, &g);
+	ret = vmm_open_guest(v, self->dev.uuid, &g);
 	if (!ret)
-		self->open = true;
+		self->dev.open = true;
 	if (!ret)
 		ret = vmm_virtio_locate(v);
 	if (ret) {
 		vmm_close(v);
-		self->open = false;
+		self->dev.open = false;
 		vmm_guest_destroy(&g);
 	}
 	ASSERT_EQ(0, ret) TH_LOG("open in guest: %s", strerror(-ret));
@@ -909,24 +891,24 @@ TEST_F_TIMEOUT(races, remap_after_build_is_mirrored, CASE_TIMEOUT)
 	/* 1: everything mapped. */
 	EXPECT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
 	vmm_vio_set_status(v, FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	pinned[0] = vmm_counter(self->uuid, "mirror_pinned_pages");
+	pinned[0] = vmm_counter(self->dev.uuid, "mirror_pinned_pages");
 	/* 2: the last MiB unmapped, reset, DRIVER_OK again. */
 	vmm_vio_set_status(v, 0);
 	EXPECT_EQ(0, vmm_guest_dma_unmap(&g, SPARE_GPA, DMA_CHUNK, &done));
 	EXPECT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
 	vmm_vio_set_status(v, FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	pinned[1] = vmm_counter(self->uuid, "mirror_pinned_pages");
+	pinned[1] = vmm_counter(self->dev.uuid, "mirror_pinned_pages");
 	/* 3: mapped again, reset, DRIVER_OK again. */
 	vmm_vio_set_status(v, 0);
 	EXPECT_EQ(0, vmm_guest_dma_map(&g, SPARE_GPA, DMA_CHUNK));
 	EXPECT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
 	vmm_vio_set_status(v, FEAT_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	pinned[2] = vmm_counter(self->uuid, "mirror_pinned_pages");
+	pinned[2] = vmm_counter(self->dev.uuid, "mirror_pinned_pages");
 	printf("# remap: mirror_pinned_pages %lld, %lld after unmap, %lld after remap; ",
 	       pinned[0], pinned[1], pinned[2]);
 	printf("mirror_builds %lld, mirror_reuses %lld\n",
-	       vmm_counter(self->uuid, "mirror_builds"),
-	       vmm_counter(self->uuid, "mirror_reuses"));
+	       vmm_counter(self->dev.uuid, "mirror_builds"),
+	       vmm_counter(self->dev.uuid, "mirror_reuses"));
 	fflush(stdout);
 	EXPECT_EQ((long long)(GUEST_SIZE / VMM_PAGE), pinned[0]);
 	EXPECT_EQ((long long)((GUEST_SIZE - DMA_CHUNK) / VMM_PAGE), pinned[1]);
@@ -934,9 +916,9 @@ TEST_F_TIMEOUT(races, remap_after_build_is_mirrored, CASE_TIMEOUT)
 		TH_LOG("a range mapped again after a build is not mirrored");
 	vmm_vio_set_status(v, 0);
 	vmm_close(v);
-	self->open = false;
+	self->dev.open = false;
 	vmm_guest_destroy(&g);
-	no_leak(_metadata, self->uuid);
+	no_leak(_metadata, self->dev.uuid);
 }
 
 /*
@@ -1019,12 +1001,12 @@ TEST_F_TIMEOUT(races, killed_vmm_then_reuse, CASE_TIMEOUT)
 	char c = 0;
 
 	ASSERT_EQ(0, pipe(p));
-	irqs_before = vmm_counter(self->uuid, "irqs");
+	irqs_before = vmm_counter(self->dev.uuid, "irqs");
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		close(p[0]);
-		crash_child(self->uuid, self->offered, p[1]);
+		crash_child(self->dev.uuid, self->dev.offered, p[1]);
 	}
 	close(p[1]);
 	pfd.fd = p[0];
@@ -1032,8 +1014,8 @@ TEST_F_TIMEOUT(races, killed_vmm_then_reuse, CASE_TIMEOUT)
 	if (poll(&pfd, 1, CRASH_READY_MS) == 1 && read(p[0], &c, 1) != 1)
 		c = 0;
 	close(p[0]);
-	pinned = vmm_counter(self->uuid, "mirror_pinned_pages");
-	producers = vmm_counter(self->uuid, "bypass_producers");
+	pinned = vmm_counter(self->dev.uuid, "mirror_pinned_pages");
+	producers = vmm_counter(self->dev.uuid, "bypass_producers");
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -1045,19 +1027,19 @@ TEST_F_TIMEOUT(races, killed_vmm_then_reuse, CASE_TIMEOUT)
 	printf("# killed VMM had %lld pages pinned, %lld bypass producers, ",
 	       pinned, producers);
 	printf("%lld interrupts so far\n",
-	       vmm_counter(self->uuid, "irqs") - irqs_before);
+	       vmm_counter(self->dev.uuid, "irqs") - irqs_before);
 	fflush(stdout);
 	EXPECT_EQ((long long)(GUEST_SIZE / VMM_PAGE), pinned);
 	EXPECT_EQ(2, producers);
 
 	/* Its exit released everything; the same mdev works again. */
-	no_leak(_metadata, self->uuid);
+	no_leak(_metadata, self->dev.uuid);
 	close_and_check(_metadata, self);
 
 	/* And under the same UUID, re-created. */
-	ASSERT_EQ(0, mdev_remove(self->uuid));
-	ASSERT_FALSE(mdev_exists(self->uuid));
-	ASSERT_EQ(0, mdev_create_uuid(self->bdf, self->uuid));
+	ASSERT_EQ(0, mdev_remove(self->dev.uuid));
+	ASSERT_FALSE(mdev_exists(self->dev.uuid));
+	ASSERT_EQ(0, mdev_create_uuid(self->dev.bdf, self->dev.uuid));
 	close_and_check(_metadata, self);
 }
 

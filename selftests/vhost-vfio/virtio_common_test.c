@@ -13,48 +13,10 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 
-#include <kselftest_harness.h>
-
-#include "vmm.h"
+#include "vmm_test.h"
 
 #define ACK_DRIVER	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)
 #define FEAT_OK		(ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK)
-
-FIXTURE(vio) {
-	const char *bdf;
-	char uuid[VMM_UUID_LEN + 1];
-	struct vmm vmm;
-	bool open;
-	u64 offered;
-	u64 vf;
-	u16 nvec;
-};
-
-FIXTURE_SETUP(vio)
-{
-	int ret;
-
-	self->bdf = vmm_env_bdf("VV_BDF");
-	ASSERT_NE(NULL, self->bdf) TH_LOG("VV_BDF is not set");
-	ret = vmm_open_mdev(&self->vmm, self->bdf, self->uuid, &self->nvec,
-			    &self->offered);
-	if (!ret) {
-		ret = mdev_attr_u64(self->uuid, "vf_features", &self->vf);
-		if (ret) {
-			vmm_close(&self->vmm);
-			mdev_remove(self->uuid);
-		}
-	}
-	ASSERT_EQ(0, ret) TH_LOG("setup: %s", strerror(-ret));
-	self->open = true;
-}
-
-FIXTURE_TEARDOWN(vio)
-{
-	if (self->open)
-		vmm_close(&self->vmm);
-	mdev_remove(self->uuid);
-}
 
 static u64 attr(struct __test_metadata *_metadata, const char *uuid,
 		const char *name)
@@ -65,15 +27,15 @@ static u64 attr(struct __test_metadata *_metadata, const char *uuid,
 	return val;
 }
 
-TEST_F(vio, device_features_match_sysfs)
+TEST_F(mdev_open, device_features_match_sysfs)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 df;
 
 	df = vmm_vio_device_features(v);
 	TH_LOG("device_feature 0x%016llx vf_features 0x%016llx",
-	       (unsigned long long)df, (unsigned long long)self->vf);
-	ASSERT_EQ(self->offered, df);
+	       (unsigned long long)df, (unsigned long long)self->dev.vf);
+	ASSERT_EQ(self->dev.offered, df);
 	ASSERT_EQ(1, vmm_vio_read(v, VIRTIO_PCI_COMMON_DFSELECT, 4));
 	/* No feature words beyond 64 bits. */
 	vmm_vio_write(v, VIRTIO_PCI_COMMON_DFSELECT, 4, 2);
@@ -87,30 +49,30 @@ TEST_F(vio, device_features_match_sysfs)
 	ASSERT_EQ(0, df & (BIT_ULL(VIRTIO_F_RING_RESET) |
 			   BIT_ULL(VIRTIO_F_NOTIFICATION_DATA) |
 			   BIT_ULL(VIRTIO_F_SR_IOV)));
-	ASSERT_EQ(0, df & ~self->vf);
+	ASSERT_EQ(0, df & ~self->dev.vf);
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, num_queues_matches_features)
+TEST_F(mdev_open, num_queues_matches_features)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 nq, pairs = 1;
 
 	nq = vmm_vio_num_queues(v);
-	if (self->offered & BIT_ULL(VIRTIO_NET_F_MQ))
+	if (self->dev.offered & BIT_ULL(VIRTIO_NET_F_MQ))
 		pairs = vmm_vio_devcfg_read(v, offsetof(struct virtio_net_config,
 							max_virtqueue_pairs), 2);
 	TH_LOG("num_queues %u, pairs %u", nq, pairs);
-	ASSERT_EQ(2 * pairs + !!(self->offered & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)),
+	ASSERT_EQ(2 * pairs + !!(self->dev.offered & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)),
 		  nq);
 	vmm_vio_write(v, VIRTIO_PCI_COMMON_NUMQ, 2, nq + 5);
 	ASSERT_EQ(nq, vmm_vio_num_queues(v));
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, queue_size_round_trip)
+TEST_F(mdev_open, queue_size_round_trip)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 q, nq, max, half;
 
 	nq = vmm_vio_num_queues(v);
@@ -142,12 +104,12 @@ TEST_F(vio, queue_size_round_trip)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, msix_vector_round_trip)
+TEST_F(mdev_open, msix_vector_round_trip)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 q, nq, got;
 
-	ASSERT_LT(0, self->nvec);
+	ASSERT_LT(0, self->dev.nvec);
 	ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
 	vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 2, 0);
 	ASSERT_EQ(0, vmm_vio_read(v, VIRTIO_PCI_COMMON_MSIX, 2));
@@ -158,30 +120,30 @@ TEST_F(vio, msix_vector_round_trip)
 	for (q = 0; q < nq; q++) {
 		vmm_vio_queue_select(v, q);
 		ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_queue_vector(v));
-		vmm_vio_set_queue_vector(v, q % self->nvec);
-		ASSERT_EQ(q % self->nvec, vmm_vio_queue_vector(v));
+		vmm_vio_set_queue_vector(v, q % self->dev.nvec);
+		ASSERT_EQ(q % self->dev.nvec, vmm_vio_queue_vector(v));
 	}
 	/* Each queue kept its own vector. */
 	for (q = 0; q < nq; q++) {
 		vmm_vio_queue_select(v, q);
-		ASSERT_EQ(q % self->nvec, vmm_vio_queue_vector(v));
+		ASSERT_EQ(q % self->dev.nvec, vmm_vio_queue_vector(v));
 	}
 	vmm_vio_queue_select(v, 0);
-	vmm_vio_set_queue_vector(v, self->nvec - 1);
-	ASSERT_EQ(self->nvec - 1, vmm_vio_queue_vector(v));
+	vmm_vio_set_queue_vector(v, self->dev.nvec - 1);
+	ASSERT_EQ(self->dev.nvec - 1, vmm_vio_queue_vector(v));
 	/* A vector the function does not have is not taken. */
-	vmm_vio_set_queue_vector(v, self->nvec);
+	vmm_vio_set_queue_vector(v, self->dev.nvec);
 	got = vmm_vio_queue_vector(v);
-	TH_LOG("vector %u of %u reads back 0x%x", self->nvec, self->nvec, got);
-	ASSERT_NE(self->nvec, got);
+	TH_LOG("vector %u of %u reads back 0x%x", self->dev.nvec, self->dev.nvec, got);
+	ASSERT_NE(self->dev.nvec, got);
 	vmm_vio_set_queue_vector(v, VMM_NO_VECTOR);
 	ASSERT_EQ(VMM_NO_VECTOR, vmm_vio_queue_vector(v));
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, notify_off_within_notify_area)
+TEST_F(mdev_open, notify_off_within_notify_area)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 q, nq, off;
 
 	ASSERT_TRUE(v->notify.found);
@@ -204,9 +166,9 @@ TEST_F(vio, notify_off_within_notify_area)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, queue_addresses_round_trip)
+TEST_F(mdev_open, queue_addresses_round_trip)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 desc, avail, used;
 	u16 q, nq;
 
@@ -227,9 +189,9 @@ TEST_F(vio, queue_addresses_round_trip)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, config_generation_stable)
+TEST_F(mdev_open, config_generation_stable)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u8 gen;
 	int i;
 
@@ -275,9 +237,9 @@ static const struct {
  * fields it covers, as the natural accesses read them (iPXE reads 32-bit
  * fields with 16-bit reads; a platform without wide accesses splits them).
  */
-TEST_F(vio, reads_of_any_width_compose)
+TEST_F(mdev_open, reads_of_any_width_compose)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i, off, w;
 	u8 nat[0x38];
 
@@ -304,7 +266,7 @@ TEST_F(vio, reads_of_any_width_compose)
 				TH_LOG("%u-byte read at 0x%02x", w, off);
 	}
 	/* iPXE's read of device_feature: its low half. */
-	ASSERT_EQ((u16)self->offered, vmm_vio_read(v, VIRTIO_PCI_COMMON_DF, 2));
+	ASSERT_EQ((u16)self->dev.offered, vmm_vio_read(v, VIRTIO_PCI_COMMON_DF, 2));
 	/* Reserved bytes after the fields read 0 at every width. */
 	for (off = 0x38; off < 0x40; off++)
 		ASSERT_EQ(0, vmm_vio_read(v, off, 1));
@@ -332,7 +294,7 @@ static void split_write(struct vmm *v, unsigned int off, unsigned int width,
  * guest wrote, not into what reads back, so the intermediate value being
  * refused does not matter.
  */
-TEST_F(vio, split_writes_land_whole)
+TEST_F(mdev_open, split_writes_land_whole)
 {
 	static const struct {
 		u8 off;
@@ -348,9 +310,9 @@ TEST_F(vio, split_writes_land_whole)
 		{ VIRTIO_PCI_COMMON_Q_USEDHI, 4, 0x768594a3 },
 		{ VIRTIO_PCI_COMMON_Q_SELECT, 2, 0x0102 },
 	};
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	unsigned int i, w, order;
-	u16 max, vec = self->nvec - 1;
+	u16 max, vec = self->dev.nvec - 1;
 
 	for (order = 0; order < 2; order++) {
 		for (i = 0; i < ARRAY_SIZE(plain); i++) {
@@ -373,17 +335,17 @@ TEST_F(vio, split_writes_land_whole)
 			vmm_vio_set_status(v, ACK_DRIVER);
 			vmm_vio_write(v, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
 			split_write(v, VIRTIO_PCI_COMMON_GF, 4,
-				    (u32)(self->offered >> 32), w, order);
+				    (u32)(self->dev.offered >> 32), w, order);
 			vmm_vio_write(v, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-			split_write(v, VIRTIO_PCI_COMMON_GF, 4, (u32)self->offered,
+			split_write(v, VIRTIO_PCI_COMMON_GF, 4, (u32)self->dev.offered,
 				    w, order);
-			EXPECT_EQ(self->offered, vmm_vio_driver_features(v))
+			EXPECT_EQ(self->dev.offered, vmm_vio_driver_features(v))
 				TH_LOG("%u-byte pieces%s", w,
 				       order ? ", high first" : "");
 			vmm_vio_set_status(v, FEAT_OK);
 			EXPECT_EQ(FEAT_OK, vmm_vio_status(v));
-			EXPECT_EQ(self->offered,
-				  attr(_metadata, self->uuid, "negotiated_features"));
+			EXPECT_EQ(self->dev.offered,
+				  attr(_metadata, self->dev.uuid, "negotiated_features"));
 		}
 		/* Vectors from NO_VECTOR (0xffff), bytes in either order. */
 		vmm_vio_set_status(v, 0);
@@ -407,9 +369,9 @@ TEST_F(vio, split_writes_land_whole)
 }
 
 /* A write covering several fields writes each of them. */
-TEST_F(vio, spanning_write_writes_each_field)
+TEST_F(mdev_open, spanning_write_writes_each_field)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 
 	vmm_vio_write(v, VIRTIO_PCI_COMMON_MSIX, 4,
 		      1 | (u32)0xa5a5 << 16);	/* num_queues is read-only */
@@ -421,9 +383,9 @@ TEST_F(vio, spanning_write_writes_each_field)
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, device_config_read_only)
+TEST_F(mdev_open, device_config_read_only)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u32 mac0 = vmm_vio_devcfg_read(v, 0, 4);
 
 	vmm_bar_write(v, v->device_cfg.bar, v->device_cfg.offset, 4, ~mac0);
@@ -431,20 +393,10 @@ TEST_F(vio, device_config_read_only)
 	ASSERT_EQ(0, v->err);
 }
 
-/* A modest, valid subset of what is offered. */
-static u64 subset(u64 offered)
+TEST_F(mdev_open, negotiate_offered_subset)
 {
-	return offered & (BIT_ULL(VIRTIO_F_VERSION_1) |
-			  BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
-			  BIT_ULL(VIRTIO_NET_F_MAC) |
-			  BIT_ULL(VIRTIO_NET_F_STATUS) |
-			  BIT_ULL(VIRTIO_NET_F_MRG_RXBUF));
-}
-
-TEST_F(vio, negotiate_offered_subset)
-{
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered);
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered);
 
 	ASSERT_EQ(0, vmm_vio_status(v));
 	vmm_vio_set_status(v, VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -454,11 +406,11 @@ TEST_F(vio, negotiate_offered_subset)
 	vmm_vio_set_driver_features(v, want);
 	ASSERT_EQ(want, vmm_vio_driver_features(v));
 	/* Nothing is negotiated before FEATURES_OK. */
-	ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(0, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	vmm_vio_set_status(v, FEAT_OK);
 	ASSERT_EQ(FEAT_OK, vmm_vio_status(v));
-	ASSERT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
-	ASSERT_EQ(FEAT_OK, attr(_metadata, self->uuid, "status"));
+	ASSERT_EQ(want, attr(_metadata, self->dev.uuid, "negotiated_features"));
+	ASSERT_EQ(FEAT_OK, attr(_metadata, self->dev.uuid, "status"));
 	ASSERT_EQ(0, v->err);
 }
 
@@ -468,39 +420,39 @@ TEST_F(vio, negotiate_offered_subset)
  * changes neither the VF's features nor negotiated_features, and certainly
  * does not get a bit that was never offered recorded as negotiated.
  */
-TEST_F(vio, features_frozen_after_features_ok)
+TEST_F(mdev_open, features_frozen_after_features_ok)
 {
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered), neg;
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered), neg;
 
 	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
 	vmm_vio_set_driver_features(v, (want & ~BIT_ULL(VIRTIO_NET_F_MAC)) |
 				    BIT_ULL(VIRTIO_F_NOTIFICATION_DATA));
 	vmm_vio_set_status(v, FEAT_OK);
 	ASSERT_EQ(FEAT_OK, vmm_vio_status(v));
-	neg = attr(_metadata, self->uuid, "negotiated_features");
+	neg = attr(_metadata, self->dev.uuid, "negotiated_features");
 	TH_LOG("negotiated 0x%016llx, accepted at FEATURES_OK 0x%016llx",
 	       (unsigned long long)neg, (unsigned long long)want);
-	ASSERT_EQ(0, neg & ~self->offered);
+	ASSERT_EQ(0, neg & ~self->dev.offered);
 	ASSERT_EQ(want, neg);
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, unoffered_bit_refused)
+TEST_F(mdev_open, unoffered_bit_refused)
 {
-	struct vmm *v = &self->vmm;
-	u64 want = subset(self->offered);
+	struct vmm *v = &self->dev.vmm;
+	u64 want = vmm_net_subset(self->dev.offered);
 	unsigned int bit;
 
 	/* A bit the VF has but the mdev does not offer, if any. */
 	bit = VIRTIO_F_RING_RESET;
-	if (!(self->vf & BIT_ULL(bit)) || (self->offered & BIT_ULL(bit)))
+	if (!(self->dev.vf & BIT_ULL(bit)) || (self->dev.offered & BIT_ULL(bit)))
 		bit = VIRTIO_F_NOTIFICATION_DATA;
-	ASSERT_EQ(0, self->offered & BIT_ULL(bit));
+	ASSERT_EQ(0, self->dev.offered & BIT_ULL(bit));
 	TH_LOG("accepting unoffered bit %u", bit);
 	ASSERT_EQ(ACK_DRIVER, vmm_vio_negotiate(v, want | BIT_ULL(bit)) &
 		  FEAT_OK);
-	ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(0, attr(_metadata, self->dev.uuid, "negotiated_features"));
 
 	/* Accepting a bit beyond 64 is refused too. */
 	vmm_vio_set_status(v, 0);
@@ -510,11 +462,11 @@ TEST_F(vio, unoffered_bit_refused)
 	vmm_vio_write(v, VIRTIO_PCI_COMMON_GF, 4, 1);
 	vmm_vio_set_status(v, FEAT_OK);
 	ASSERT_EQ(ACK_DRIVER, vmm_vio_status(v));
-	ASSERT_EQ(0, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(0, attr(_metadata, self->dev.uuid, "negotiated_features"));
 
 	/* After a reset the same device negotiates fine. */
 	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, want));
-	ASSERT_EQ(want, attr(_metadata, self->uuid, "negotiated_features"));
+	ASSERT_EQ(want, attr(_metadata, self->dev.uuid, "negotiated_features"));
 	ASSERT_EQ(0, v->err);
 }
 
@@ -524,26 +476,26 @@ TEST_F(vio, unoffered_bit_refused)
  * with iommu_platform=on) refuses FEATURES_OK without it, so a guest that
  * accepts only VERSION_1 gets FEATURES_OK only if the mdev added it.
  */
-TEST_F(vio, access_platform_added_for_vf)
+TEST_F(mdev_open, access_platform_added_for_vf)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 
-	if (!(self->vf & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)))
+	if (!(self->dev.vf & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)))
 		SKIP(return, "the VF does not offer ACCESS_PLATFORM");
 	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, BIT_ULL(VIRTIO_F_VERSION_1)));
 	/* The guest's view is what the guest accepted. */
 	ASSERT_EQ(BIT_ULL(VIRTIO_F_VERSION_1),
-		  attr(_metadata, self->uuid, "negotiated_features"));
+		  attr(_metadata, self->dev.uuid, "negotiated_features"));
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, queue_enable_needs_features_ok)
+TEST_F(mdev_open, queue_enable_needs_features_ok)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u16 max;
 
 	vmm_vio_set_status(v, ACK_DRIVER);
-	vmm_vio_set_driver_features(v, subset(self->offered));
+	vmm_vio_set_driver_features(v, vmm_net_subset(self->dev.offered));
 	vmm_vio_queue_select(v, 0);
 	max = vmm_vio_queue_size(v);
 	vmm_vio_set_queue_addr(v, 0x10000, 0x11000, 0x12000);
@@ -601,46 +553,46 @@ static void dirty(struct __test_metadata *_metadata, struct vmm *v,
 	ASSERT_EQ(1, vmm_vio_queue_enable(v));
 }
 
-TEST_F(vio, status_zero_resets)
+TEST_F(mdev_open, status_zero_resets)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 
-	dirty(_metadata, v, subset(self->offered));
+	dirty(_metadata, v, vmm_net_subset(self->dev.offered));
 	vmm_vio_set_status(v, 0);
-	expect_power_on_state(_metadata, v, self->uuid);
+	expect_power_on_state(_metadata, v, self->dev.uuid);
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, vfio_device_reset)
+TEST_F(mdev_open, vfio_device_reset)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 
-	dirty(_metadata, v, subset(self->offered));
+	dirty(_metadata, v, vmm_net_subset(self->dev.offered));
 	ASSERT_EQ(0, vmm_reset(v));
-	expect_power_on_state(_metadata, v, self->uuid);
+	expect_power_on_state(_metadata, v, self->dev.uuid);
 	/* And the device is usable again. */
-	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, subset(self->offered)));
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, vmm_net_subset(self->dev.offered)));
 	ASSERT_EQ(0, v->err);
 }
 
-TEST_F(vio, close_resets)
+TEST_F(mdev_open, close_resets)
 {
-	struct vmm *v = &self->vmm;
+	struct vmm *v = &self->dev.vmm;
 	u64 val;
 
-	dirty(_metadata, v, subset(self->offered));
-	ASSERT_EQ(FEAT_OK, attr(_metadata, self->uuid, "status"));
+	dirty(_metadata, v, vmm_net_subset(self->dev.offered));
+	ASSERT_EQ(FEAT_OK, attr(_metadata, self->dev.uuid, "status"));
 	vmm_close(v);
-	self->open = false;
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "status", &val));
+	self->dev.open = false;
+	ASSERT_EQ(0, mdev_attr_u64(self->dev.uuid, "status", &val));
 	ASSERT_EQ(0, val);
-	ASSERT_EQ(0, mdev_attr_u64(self->uuid, "negotiated_features", &val));
+	ASSERT_EQ(0, mdev_attr_u64(self->dev.uuid, "negotiated_features", &val));
 	ASSERT_EQ(0, val);
 	/* The next user starts from power-on state. */
-	ASSERT_EQ(0, vmm_open(v, self->uuid));
-	self->open = true;
+	ASSERT_EQ(0, vmm_open(v, self->dev.uuid));
+	self->dev.open = true;
 	ASSERT_EQ(0, vmm_virtio_locate(v));
-	expect_power_on_state(_metadata, v, self->uuid);
+	expect_power_on_state(_metadata, v, self->dev.uuid);
 	ASSERT_EQ(0, v->err);
 }
 

@@ -70,8 +70,6 @@ void vmm_init(struct vmm *vmm, const char *uuid)
 	vmm->container = -1;
 	vmm->group = -1;
 	vmm->device = -1;
-	vmm->kvm = -1;
-	vmm->vm = -1;
 	snprintf(vmm->uuid, sizeof(vmm->uuid), "%s", uuid);
 }
 
@@ -173,42 +171,6 @@ err_errno:
 err:
 	vmm_close(vmm);
 	return ret;
-}
-
-/**
- * vmm_open_mdev - create an mdev on @bdf and open it as a guest driver sees it
- * @vmm: state to fill
- * @bdf: parent function, bound to the backend
- * @uuid: receives the new mdev's UUID
- * @nvec: receives the MSI-X vector count (GET_IRQ_INFO)
- * @offered: receives offered_features from sysfs
- *
- * Return: 0, or a negative errno with the device closed and the mdev
- * removed again.
- */
-int vmm_open_mdev(struct vmm *vmm, const char *bdf, char *uuid, u16 *nvec,
-		  u64 *offered)
-{
-	struct vfio_irq_info irq;
-	int ret;
-
-	ret = mdev_create(bdf, uuid);
-	if (ret)
-		return ret;
-	ret = vmm_open(vmm, uuid);
-	if (!ret)
-		ret = vmm_virtio_locate(vmm);
-	if (!ret)
-		ret = vmm_irq_info(vmm, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
-	if (!ret)
-		ret = mdev_attr_u64(uuid, "offered_features", offered);
-	if (ret) {
-		vmm_close(vmm);
-		mdev_remove(uuid);
-		return ret;
-	}
-	*nvec = irq.count;
-	return 0;
 }
 
 /**
@@ -877,4 +839,62 @@ const char *vmm_env_bdf(const char *name)
 	const char *bdf = getenv(name);
 
 	return bdf && *bdf ? bdf : NULL;
+}
+
+/**
+ * __vmm_dev_create - an mdev on @bdf, ready for a test
+ * @dev: state to fill
+ * @bdf: the parent function, bound to the backend
+ * @flags: VMM_DEV_OPEN to open it as a VMM does
+ *
+ * Return: 0, or a negative errno with the mdev removed again.
+ */
+int __vmm_dev_create(struct vmm_dev *dev, const char *bdf, unsigned int flags)
+{
+	struct vfio_irq_info irq;
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->bdf = bdf;
+	vmm_init(&dev->vmm, "");
+	ret = mdev_create(bdf, dev->uuid);
+	if (ret)
+		return ret;
+	vmm_init(&dev->vmm, dev->uuid);
+	ret = mdev_attr_u64(dev->uuid, "vf_features", &dev->vf);
+	if (ret)
+		goto err_remove;
+	ret = mdev_attr_u64(dev->uuid, "offered_features", &dev->offered);
+	if (ret)
+		goto err_remove;
+	if (!(flags & VMM_DEV_OPEN))
+		return 0;
+	ret = vmm_open(&dev->vmm, dev->uuid);
+	if (ret)
+		goto err_close;
+	ret = vmm_virtio_locate(&dev->vmm);
+	if (ret)
+		goto err_close;
+	ret = vmm_irq_info(&dev->vmm, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
+	if (ret)
+		goto err_close;
+	dev->nvec = irq.count;
+	dev->open = true;
+	return 0;
+
+err_close:
+	vmm_close(&dev->vmm);
+err_remove:
+	mdev_remove(dev->uuid);
+	dev->uuid[0] = '\0';
+	return ret;
+}
+
+void vmm_dev_destroy(struct vmm_dev *dev)
+{
+	if (dev->open)
+		vmm_close(&dev->vmm);
+	dev->open = false;
+	if (dev->uuid[0] && mdev_exists(dev->uuid))
+		mdev_remove(dev->uuid);
 }

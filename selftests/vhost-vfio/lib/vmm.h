@@ -66,8 +66,8 @@ struct vmm_vcap {
  * @pci_cfg: the VIRTIO_PCI_CAP_PCI_CFG capability, once located
  * @notify_mult: notify_off_multiplier of the notify capability
  * @err: first failed access (negative errno), 0 if none
- * @kvm: reserved for the data path (KVM fd), -1 when unused
- * @vm: reserved for the data path (VM fd), -1 when unused
+ *
+ * The data path's KVM VM and container are a struct vmm_guest (vmm_kvm.h).
  */
 struct vmm {
 	int container;
@@ -83,8 +83,6 @@ struct vmm {
 	struct vmm_vcap pci_cfg;
 	u32 notify_mult;
 	int err;
-	int kvm;
-	int vm;
 };
 
 /* VFIO plumbing. */
@@ -92,8 +90,6 @@ void vmm_init(struct vmm *vmm, const char *uuid);
 int vmm_group_open(struct vmm *vmm);
 int vmm_device_open(struct vmm *vmm);
 int vmm_open(struct vmm *vmm, const char *uuid);
-int vmm_open_mdev(struct vmm *vmm, const char *bdf, char *uuid, u16 *nvec,
-		  u64 *offered);
 void vmm_close(struct vmm *vmm);
 u64 vmm_region_size(struct vmm *vmm, unsigned int index);
 int vmm_region_read(struct vmm *vmm, unsigned int index, u64 off, void *buf,
@@ -217,5 +213,38 @@ int pci_bind(const char *bdf, const char *driver);
 
 /* The function under test, from the environment (VV_BDF, VV_BDF2). */
 const char *vmm_env_bdf(const char *name);
+
+/**
+ * struct vmm_dev - a test's device: an mdev on the function under test
+ * @bdf: the parent function
+ * @uuid: the mdev
+ * @vmm: the mini-VMM state, vmm_init()ed for @uuid; open if @open
+ * @open: the device was opened as a VMM does, its virtio structures located
+ * @vf: the mdev's vf_features
+ * @offered: the mdev's offered_features
+ * @nvec: MSI-X vectors (with VMM_DEV_OPEN)
+ */
+struct vmm_dev {
+	const char *bdf;
+	char uuid[VMM_UUID_LEN + 1];
+	struct vmm vmm;
+	bool open;
+	u64 vf;
+	u64 offered;
+	u16 nvec;
+};
+
+/* __vmm_dev_create() flags. */
+#define VMM_DEV_OPEN	0x1	/* open the device, locate virtio, count vectors */
+
+/*
+ * One call to a ready device, in the style of the KVM selftests'
+ * __vm_create_with_one_vcpu(): create an mdev on @bdf (and open it with
+ * VMM_DEV_OPEN).  Returns 0 or a negative errno with nothing left behind,
+ * for a test that needs the failure; vmm_dev_create() asserts instead.
+ */
+int __vmm_dev_create(struct vmm_dev *dev, const char *bdf, unsigned int flags);
+/* Close (if open) and remove the mdev (if still there); safe to repeat. */
+void vmm_dev_destroy(struct vmm_dev *dev);
 
 #endif /* _VV_SELFTEST_VMM_H */

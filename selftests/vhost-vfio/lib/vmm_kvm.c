@@ -476,17 +476,44 @@ int vmm_vq_setup(struct vmm *vmm, struct vmm_guest *g, struct vmm_vq *vq,
 	return vmm->err;
 }
 
+/* Offer the chain that starts at descriptor @head. */
+static void vmm_vq_publish(struct vmm_vq *vq, u16 head)
+{
+	vq->avail->ring[vq->avail_idx % vq->size] = head;
+	/* The entry before the index that publishes it. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	vq->avail_idx++;
+	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELAXED);
+}
+
 void vmm_vq_add(struct vmm_vq *vq, u16 id, u64 gpa, u32 len, u16 flags)
 {
 	vq->desc[id].addr = gpa;
 	vq->desc[id].len = len;
 	vq->desc[id].flags = flags;
 	vq->desc[id].next = 0;
-	vq->avail->ring[vq->avail_idx % vq->size] = id;
-	/* The entry before the index that publishes it. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	vq->avail_idx++;
-	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELAXED);
+	vmm_vq_publish(vq, id);
+}
+
+int vmm_vq_add_chain(struct vmm_vq *vq, u16 head,
+		     const struct vmm_vq_buf *bufs, unsigned int n)
+{
+	unsigned int i;
+
+	if (!n || head + n > vq->size)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		struct vring_desc *d = &vq->desc[head + i];
+		bool last = i + 1 == n;
+
+		d->addr = bufs[i].gpa;
+		d->len = bufs[i].len;
+		d->flags = (bufs[i].write ? VRING_DESC_F_WRITE : 0) |
+			   (last ? 0 : VRING_DESC_F_NEXT);
+		d->next = last ? 0 : head + i + 1;
+	}
+	vmm_vq_publish(vq, head);
+	return 0;
 }
 
 void vmm_vq_kick(struct vmm_vq *vq)

@@ -139,6 +139,20 @@ int vmm_vq_setup(struct vmm *vmm, struct vmm_guest *g, struct vmm_vq *vq,
 		 u16 index, u16 size, u16 vector, int efd, void *db,
 		 u64 db_off, size_t db_len);
 void vmm_vq_add(struct vmm_vq *vq, u16 id, u64 gpa, u32 len, u16 flags);
+
+/* One buffer of a descriptor chain (vmm_vq_add_chain()). */
+struct vmm_vq_buf {
+	u64 gpa;
+	u32 len;
+	bool write;	/* device-writable */
+};
+
+/*
+ * Chain the @n buffers of @bufs in descriptors @head, @head + 1, ... and
+ * offer the chain; -EINVAL if it does not fit in the ring.
+ */
+int vmm_vq_add_chain(struct vmm_vq *vq, u16 head,
+		     const struct vmm_vq_buf *bufs, unsigned int n);
 void vmm_vq_kick(struct vmm_vq *vq);
 bool vmm_vq_used(struct vmm_vq *vq, u16 *id, u32 *len);
 /* Wait for a used entry, polling the eventfd; false on timeout. */
