@@ -50,13 +50,7 @@ s=/sys\$DEVPATH/state
 kb=\$(sed -n 's/.*MemTotal: *\([0-9]*\) kB/\1/p' /sys/devices/system/node/node1/meminfo 2>/dev/null)
 [ "\${kb:-0}" -ge $((DIMM_MB * 1024)) ] && kill \$PPID
 EV
-timeout $((L2_TIMEOUT - 60)) uevent sh /tmp/ev.sh > /dev/console 2>&1 &
-ev=\$!
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP && echo L2-PING-OK
-echo L2-READY
-wait \$ev
+$(vv_l2_uevent_ready_lines $((L2_TIMEOUT - 60)) "$L1_IP" "$L2_IP")
 echo "L2-NODE1 \$(grep MemTotal /sys/devices/system/node/node1/meminfo)"
 nc -l -p $GO_PORT
 /zc_send $L1_IP $PORT $SIZE_KB 1 /tmp/tx.bin

@@ -313,6 +313,23 @@ vv_traffic_begin() {
 	vv_sink_pid=$!
 }
 
+# vv_l2_uevent_ready_lines SECONDS L1_IP L2_IP: the nested guest's part, to
+# put in its test script after writing its uevent handler /tmp/ev.sh (which
+# ends the listener with "kill \$PPID" once it saw what it waits for): run
+# busybox uevent with it for at most SECONDS, bring eth0 up, ping L1, print
+# L2-READY (the host acts on it), then wait for the listener.
+vv_l2_uevent_ready_lines() {
+	cat <<L2
+timeout $1 uevent sh /tmp/ev.sh > /dev/console 2>&1 &
+ev=\$!
+ip link set eth0 up
+ip addr add $3/24 dev eth0
+ping -c 3 -w 30 $2 && echo L2-PING-OK
+echo L2-READY
+wait \$ev
+L2
+}
+
 # vv_l2_send_lines L1_IP L2_IP PORT SIZE_KB: the nested guest's part, to put
 # in its test script: ping L1, send SIZE_KB of random data, print its MD5
 # (a watched transfer, see vv_l2_watched_send).

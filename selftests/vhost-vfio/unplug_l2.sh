@@ -34,13 +34,7 @@ if [ "\$ACTION" = remove ]; then
 	[ "\$SUBSYSTEM" = pci ] && kill \$PPID
 fi
 EV
-timeout $((L2_TIMEOUT - 60)) uevent sh /tmp/ev.sh > /dev/console 2>&1 &
-ev=\$!
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP && echo L2-PING-OK
-echo L2-READY
-wait \$ev
+$(vv_l2_uevent_ready_lines $((L2_TIMEOUT - 60)) "$L1_IP" "$L2_IP")
 echo "L2-NETDEVS=\$(ls /sys/class/net | tr '\n' ' ')"
 dmesg | grep -A 12 -E 'WARNING|BUG' | head -40
 echo "L2-TAINT=\$(cat /proc/sys/kernel/tainted)"
