@@ -14,7 +14,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mirror *m = &vd->mirror;
 	u64 maps[ARRAY_SIZE(m->maps)], pinned, ns, builds, reuses, reserved;
-	u64 refills, extends, grown, gaps, polls, pin_ns;
+	u64 refills, extends, grown, gaps, polls, pin_ns, calls;
 	const char *state;
 	int result;
 
@@ -23,6 +23,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 	extends = m->extends;
 	grown = m->grown_pages;
 	gaps = m->gap_pages;
+	calls = m->last_pin_calls;
 	spin_lock(&m->state_lock);
 	polls = m->polls;
 	result = m->result;
@@ -43,6 +44,7 @@ static void vv_show_mirror(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "mirror_extends: %llu\n", extends);
 	seq_printf(s, "mirror_grown_pages: %llu\n", grown);
 	seq_printf(s, "mirror_gap_pages: %llu\n", gaps);
+	seq_printf(s, "mirror_last_pin_calls: %llu\n", calls);
 	seq_printf(s, "mirror_polls: %llu\n", polls);
 	seq_printf(s, "mirror_state: %s\n", state);
 	seq_printf(s, "mirror_result: %d\n", result);

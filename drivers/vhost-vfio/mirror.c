@@ -194,9 +194,11 @@ struct vv_builder {
 	u64 gap_pages;		/* memslot pages VFIO refused */
 	u64 reserved_pages;	/* memslot pages in m->excluded */
 	u64 pin_ns;		/* time spent inside vfio_pin_pages() */
+	u64 pin_calls;		/* vfio_pin_pages() calls */
 	u64 start_ns;
 	bool live;
 	bool refill;		/* the mirror was current: gaps only */
+	bool probe_ends;	/* not the first pass: see vv_pin_refused() */
 	const char *why;
 };
 
@@ -324,6 +326,7 @@ static int vv_pin_batch(struct vhost_vfio_dev *vd, struct vv_builder *b,
 	ret = vfio_pin_pages(&vd->vdev, iova, n, IOMMU_READ | IOMMU_WRITE,
 			     b->pages);
 	b->pin_ns += local_clock() - t0;
+	b->pin_calls++;
 
 	mutex_lock(&m->lock);
 	m->pinning = false;
@@ -343,6 +346,9 @@ static int vv_pin_batch(struct vhost_vfio_dev *vd, struct vv_builder *b,
 	wake_up_all(&m->pin_wq);
 	return ret;
 }
+
+static int vv_pin_refused(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			  u64 iova, u64 npages);
 
 /* Pin [iova, iova + npages) where VFIO lets us; count what it refuses. */
 static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
@@ -371,26 +377,72 @@ static int vv_pin_range(struct vhost_vfio_dev *vd, struct vv_builder *b,
 		if (ret == -ENOMEM || ret == -VV_ERR_NOT_GPA)
 			return ret;
 		if (ret < 0) {
-			/*
-			 * Not (all) DMA-mapped, or read-only, or unmapped while
-			 * we pinned: bisect so a large gap costs a logarithmic
-			 * number of calls.
-			 */
-			if (n > 1) {
-				ret = vv_pin_range(vd, b, cur, n / 2);
-				if (!ret)
-					ret = vv_pin_range(vd, b,
-							   cur + ((u64)(n / 2) << PAGE_SHIFT),
-							   n - n / 2);
-				if (ret)
-					return ret;
-			} else {
-				b->gap_pages++;
-			}
+			ret = vv_pin_refused(vd, b, cur, n);
+			if (ret)
+				return ret;
 		}
 		done += n;
 		cond_resched();
 	}
+	return 0;
+}
+
+/* Is the one page at @iova refused?  Pinned (and kept) if it is not. */
+static int vv_probe_page(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			 u64 iova, bool *refused)
+{
+	u64 gaps = b->gap_pages;
+	int ret;
+
+	ret = vv_pin_range(vd, b, iova, 1);
+	*refused = b->gap_pages != gaps;
+	return ret;
+}
+
+static int vv_pin_halves(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			 u64 iova, u64 npages)
+{
+	u64 half = npages / 2;
+
+	return vv_pin_range(vd, b, iova, half) ?:
+	       vv_pin_range(vd, b, iova + (half << PAGE_SHIFT), npages - half);
+}
+
+/*
+ * VFIO refused [iova, iova + npages) as a whole: not (all) DMA-mapped,
+ * read-only, or unmapped while we pinned.  Bisect to pin what it takes.
+ * Bisection visits every page of a range refused throughout, which a large
+ * memslot the VMM maps only in part (virtio-mem) would pay on every retry
+ * of the gaps.  So a pass after the first probes both ends of a batch-sized
+ * range first and takes it as a gap if both are refused: a DMA mapping
+ * inside one 2 MiB block that reaches neither end of it is found by the
+ * first pass after open only.
+ */
+static int vv_pin_refused(struct vhost_vfio_dev *vd, struct vv_builder *b,
+			  u64 iova, u64 npages)
+{
+	u64 last = iova + ((npages - 1) << PAGE_SHIFT);
+	bool first_refused, last_refused;
+	int ret;
+
+	if (npages == 1) {
+		b->gap_pages++;
+		return 0;
+	}
+	if (!b->probe_ends || npages < VFIO_PIN_PAGES_MAX_ENTRIES)
+		return vv_pin_halves(vd, b, iova, npages);
+
+	ret = vv_probe_page(vd, b, iova, &first_refused);
+	if (ret)
+		return ret;
+	if (!first_refused)
+		return vv_pin_halves(vd, b, iova + PAGE_SIZE, npages - 1);
+	ret = vv_probe_page(vd, b, last, &last_refused);
+	if (ret)
+		return ret;
+	if (!last_refused)
+		return vv_pin_halves(vd, b, iova + PAGE_SIZE, npages - 2);
+	b->gap_pages += npages - 2;
 	return 0;
 }
 
@@ -535,6 +587,7 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->extends = 0;
 	m->grown_pages = 0;
 	m->gap_pages = 0;
+	m->last_pin_calls = 0;
 	m->last_error = 0;
 	m->build_ns = 0;
 	m->build_pin_ns = 0;
@@ -701,6 +754,7 @@ static int vv_pass_prepare(struct vhost_vfio_dev *vd, struct vv_builder *b)
 	spin_unlock(&m->state_lock);
 	b->seq = m->unmap_seq;
 	b->pinned_before = m->pinned_pages;
+	b->probe_ends = b->pinned_before != 0;
 	mutex_unlock(&m->lock);
 	return 0;
 }
@@ -744,6 +798,7 @@ static int vv_pass_commit(struct vhost_vfio_dev *vd, struct vv_builder *b)
 		m->build_pin_ns = b->pin_ns;
 	}
 	m->gap_pages = b->gap_pages;
+	m->last_pin_calls = b->pin_calls;
 	m->reserved_pages = b->reserved_pages;
 	spin_lock(&m->state_lock);
 	/* Unmapped while we pinned: what was cut stays cut, look again. */

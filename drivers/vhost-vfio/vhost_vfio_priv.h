@@ -231,6 +231,7 @@ struct vhost_vfio_span {
  * @extends: passes that added pages while the VF ran
  * @grown_pages: pages added by every pass but the first since open
  * @gap_pages: memslot pages VFIO refused to pin at the last pass
+ * @last_pin_calls: vfio_pin_pages() calls the last pass made
  * @valid: the mirror is complete for memslot generation @gen
  * @gen: memslot generation the mirror was built from
  * @excluded: IOVA never mapped (reserved regions, outside the aperture)
@@ -266,6 +267,7 @@ struct vhost_vfio_span {
 struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
 	u64 gap_pages;
+	u64 last_pin_calls;
 	struct vhost_vfio_span *excluded;
 	unsigned int nr_excluded;
 	u64 reserved_pages;

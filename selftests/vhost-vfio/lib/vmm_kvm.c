@@ -133,20 +133,21 @@ void vmm_guest_destroy(struct vmm_guest *g)
 }
 
 /**
- * vmm_guest_add_ram - add guest RAM in a new memslot, as a DIMM hot-add does
+ * vmm_guest_add_ram - add guest RAM, as a DIMM hot-add does
  * @g: the guest
  * @gpa: its guest physical address (2 MiB aligned, outside the other RAM)
  * @size: its size
  * @mmap_flags: added to the anonymous private mapping, e.g. MAP_HUGETLB |
  *	MAP_HUGE_1GB; 0 for normal pages (THP advised)
+ * @with_slot: also give it a KVM memslot now (else vmm_guest_add_slot())
  *
  * The RAM is faulted in; it is not DMA-mapped (vmm_guest_dma_map() does).
  *
  * Return: 0, or a negative errno with nothing added.
  */
-int vmm_guest_add_ram(struct vmm_guest *g, u64 gpa, u64 size, int mmap_flags)
+int vmm_guest_add_ram(struct vmm_guest *g, u64 gpa, u64 size, int mmap_flags,
+		      bool with_slot)
 {
-	struct kvm_userspace_memory_region slot = { 0 };
 	struct vmm_ram *r = &g->extra[g->nr_extra];
 	int ret;
 
@@ -165,18 +166,41 @@ int vmm_guest_add_ram(struct vmm_guest *g, u64 gpa, u64 size, int mmap_flags)
 	if (!(mmap_flags & MAP_HUGETLB))
 		madvise(r->ram, size, MADV_HUGEPAGE);
 	memset(r->ram, 0, size);
-	slot.slot = 1 + g->nr_extra;
-	slot.guest_phys_addr = gpa;
-	slot.memory_size = size;
-	slot.userspace_addr = (unsigned long)r->ram;
-	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &slot)) {
-		ret = -errno;
-		munmap(r->raw, r->raw_size);
-		return ret;
-	}
 	r->gpa = gpa;
 	r->size = size;
 	g->nr_extra++;
+	if (!with_slot)
+		return 0;
+	ret = vmm_guest_add_slot(g, gpa);
+	if (ret) {
+		g->nr_extra--;
+		munmap(r->raw, r->raw_size);
+	}
+	return ret;
+}
+
+/**
+ * vmm_guest_add_slot - the KVM memslot of RAM added without one
+ * @g: the guest
+ * @gpa: the RAM's guest physical address (vmm_guest_add_ram())
+ *
+ * Return: 0, or a negative errno.
+ */
+int vmm_guest_add_slot(struct vmm_guest *g, u64 gpa)
+{
+	struct kvm_userspace_memory_region slot = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < g->nr_extra && g->extra[i].gpa != gpa; i++)
+		;
+	if (i == g->nr_extra)
+		return -ENOENT;
+	slot.slot = 1 + i;
+	slot.guest_phys_addr = gpa;
+	slot.memory_size = g->extra[i].size;
+	slot.userspace_addr = (unsigned long)g->extra[i].ram;
+	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &slot))
+		return -errno;
 	return 0;
 }
 

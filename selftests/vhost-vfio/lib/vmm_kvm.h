@@ -72,7 +72,9 @@ int vmm_guest_create(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk);
 int vmm_guest_create_lazy(struct vmm_guest *g, u64 gpa, u64 size, u64 chunk);
 void vmm_guest_destroy(struct vmm_guest *g);
 /* More RAM in a memslot of its own; @mmap_flags e.g. MAP_HUGETLB. */
-int vmm_guest_add_ram(struct vmm_guest *g, u64 gpa, u64 size, int mmap_flags);
+int vmm_guest_add_ram(struct vmm_guest *g, u64 gpa, u64 size, int mmap_flags,
+		      bool with_slot);
+int vmm_guest_add_slot(struct vmm_guest *g, u64 gpa);
 void *vmm_guest_ptr(struct vmm_guest *g, u64 gpa, u64 len);
 u64 vmm_guest_alloc(struct vmm_guest *g, u64 size, u64 align);
 int vmm_guest_dma_map(struct vmm_guest *g, u64 gpa, u64 size);
