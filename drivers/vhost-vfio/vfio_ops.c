@@ -62,6 +62,7 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 
 	/* The DMA mirror: built from this VM's memslots after open. */
 	vhost_vfio_mirror_open(vd);
+	vhost_vfio_migration_open(vd);
 
 	vd->open = true;
 	mutex_unlock(&vd->lock);
@@ -85,6 +86,8 @@ static void vhost_vfio_close_device(struct vfio_device *vdev)
 
 	mutex_lock(&vd->lock);
 	vd->open = false;
+	/* Ends any data fd; the reset below wipes a quiesced state. */
+	vhost_vfio_migration_reset(vd);
 	/* Stop the VF: no more DMA and no more interrupts. */
 	vhost_vfio_isolation_quiesce(vd);
 	vhost_vfio_irqs_disable(vd);
@@ -136,6 +139,11 @@ static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 	size = vhost_vfio_region_size(vd, idx);
 	if (!count || off >= size || count > size - off) {
 		ret = -EINVAL;
+		goto out_unlock;
+	}
+	/* While saved or restored, the state must not move (migration.c). */
+	if (write && !vhost_vfio_migration_allows_write(vd)) {
+		ret = -EBUSY;
 		goto out_unlock;
 	}
 
@@ -275,6 +283,8 @@ static long vhost_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		/* Doorbell pages fault back in once the reset is over. */
 		vhost_vfio_doorbell_revoke(vd);
 		mutex_lock(&vd->lock);
+		/* Whatever the migration state, a reset device is RUNNING. */
+		vhost_vfio_migration_reset(vd);
 		/* Like an FLR: Bus Master off, and the VF reset. */
 		ret = vhost_vfio_isolation_quiesce(vd);
 		if (!ret)
