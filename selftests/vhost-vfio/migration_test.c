@@ -861,6 +861,46 @@ TEST_F(mig, driver_ok_quiesce_needs_reset)
 		close(efd[i]);
 }
 
+/*
+ * A guest with DRIVER_OK migrated: the destination reads DRIVER_OK while
+ * stopped, DEVICE_NEEDS_RESET once RUNNING (increment 1), its VF holding
+ * the features but not DRIVER_OK; the guest's reset and negotiation work.
+ */
+TEST_F(mig, driver_ok_state_to_b)
+{
+	struct vmm_guest g;
+	struct vmm *v = &self->a.vmm;
+	struct vmm_vq rx, tx;
+
+	ASSERT_EQ(0, vmm_guest_create(&g, BIT_ULL(32), 16ULL << 20,
+				      1ULL << 20));
+	ASSERT_EQ(0, vmm_open_guest(v, self->a.uuid, &g));
+	self->a.open = true;
+	ASSERT_EQ(0, vmm_virtio_locate(v));
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, features(self->offered)));
+	ASSERT_EQ(0, vmm_vq_setup(v, &g, &rx, 0, QSIZE, 0, -1, NULL, 0, 0));
+	ASSERT_EQ(0, vmm_vq_setup(v, &g, &tx, 1, QSIZE, 1, -1, NULL, 0, 0));
+	vmm_vio_set_status(v, ALL_OK);
+	ASSERT_EQ(ALL_OK, vmm_vio_status(v));
+	save(_metadata, &self->a, self->state, &self->len);
+	EXPECT_EQ(1, mig_counter(&self->a, "quiesced"));
+	EXPECT_EQ(ALL_OK, self->state[OFF_COMMON]) TH_LOG("saved status");
+
+	open_b(_metadata, self, MAC, NULL);
+	ASSERT_EQ(0, restore(_metadata, &self->b, self->state, self->len,
+			     4096));
+	EXPECT_EQ(ALL_OK, vmm_vio_status(&self->b.vmm));
+	EXPECT_EQ(0, vmm_counter(self->b.uuid, "vf_status"));
+	ASSERT_EQ(0, vmm_mig_set_state(&self->b.vmm, RUNNING, NULL));
+	EXPECT_EQ(FEAT_OK | VIRTIO_CONFIG_S_NEEDS_RESET,
+		  vmm_vio_status(&self->b.vmm));
+	EXPECT_EQ(FEAT_OK, vmm_counter(self->b.uuid, "vf_status"));
+	EXPECT_EQ(1, mig_counter(&self->b, "needs_reset_raised"));
+	usable(_metadata, &self->b, self->offered);
+	dev_close(&self->a);
+	vmm_guest_destroy(&g);
+}
+
 /* Without the module parameter the feature is not offered at all. */
 TEST(not_offered_without_parameter)
 {
