@@ -15,6 +15,7 @@
  * module parameter: QEMU stops vfio devices whenever the VM pauses.
  */
 #include <linux/anon_inodes.h>
+#include <linux/build_bug.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -37,7 +38,10 @@ MODULE_PARM_DESC(migration,
 /* "VVMS" read as a little-endian u32. */
 #define VV_MIG_MAGIC		0x534d5656
 #define VV_MIG_VERSION		1
-/* The resuming fd takes at most this much: about 1600 queues. */
+/*
+ * The largest state offered for migration: about 1600 queues.  A resuming
+ * fd takes exactly the length of this device's state, which is below it.
+ */
 #define VV_MIG_MAX_LEN		SZ_64K
 
 enum vv_mig_section_id {
@@ -57,12 +61,16 @@ struct vv_mig_header {
 	__le32 reserved;
 };
 
+static_assert(sizeof(struct vv_mig_header) == 16);
+
 /* Before each section's payload; @length counts the payload only. */
 struct vv_mig_section {
 	__le16 id;
 	__le16 reserved;
 	__le32 length;
 };
+
+static_assert(sizeof(struct vv_mig_section) == 8);
 
 /* What the guest's driver took in at probe and a destination must match. */
 struct vv_mig_device {
@@ -74,6 +82,8 @@ struct vv_mig_device {
 	u8 mac[ETH_ALEN];
 	u8 reserved[2];
 };
+
+static_assert(sizeof(struct vv_mig_device) == 24);
 
 #define VV_MIG_F_NEEDS_RESET	BIT(0)
 #define VV_MIG_F_BAD_FEATURES	BIT(1)
@@ -92,6 +102,8 @@ struct vv_mig_common {
 	__le64 negotiated;
 };
 
+static_assert(sizeof(struct vv_mig_common) == 32);
+
 /* One guest virtqueue; the latches hold what the guest last wrote. */
 struct vv_mig_queue {
 	__le16 size;
@@ -105,11 +117,16 @@ struct vv_mig_queue {
 	__le64 used;
 };
 
+static_assert(sizeof(struct vv_mig_queue) == 40);
+
 /**
  * struct vhost_vfio_mig_file - the data fd of STOP_COPY or RESUMING
  * @filp: the anonymous file
- * @lock: serializes read/write against vhost_vfio_mig_file_disable()
- * @buf: the saved stream, or what was written so far
+ * @lock: serializes read/write against vhost_vfio_mig_file_disable(); never
+ *	held across a user copy, since it nests inside the device lock
+ * @buf: the saved stream (written once at creation, freed at release), or
+ *	what was written so far
+ * @cap: size of @buf
  * @len: valid bytes in @buf
  * @pos: next byte read() returns (saving)
  * @disabled: the device left the state this fd belongs to
@@ -118,15 +135,11 @@ struct vhost_vfio_mig_file {
 	struct file *filp;
 	struct mutex lock;	/* buffer and position vs disable */
 	u8 *buf;
+	size_t cap;
 	size_t len;
 	size_t pos;
 	bool disabled;
 };
-
-static struct vhost_vfio_dev *to_vv(struct vfio_device *vdev)
-{
-	return container_of(vdev, struct vhost_vfio_dev, vdev);
-}
 
 static const char *vv_mig_state_name(enum vfio_device_mig_state state)
 {
@@ -333,10 +346,14 @@ static int vv_mig_parse(const u8 *buf, size_t len, struct vv_mig_state *st,
 		return vv_refuse(r, -EINVAL,
 				 "the state has format version %u, which never existed",
 				 version);
-	if (le32_to_cpu(hdr.length) != len || hdr.reserved)
+	if (le32_to_cpu(hdr.length) != len)
 		return vv_refuse(r, -EINVAL,
 				 "the state says it is %u bytes, %zu were written",
 				 le32_to_cpu(hdr.length), len);
+	if (hdr.reserved)
+		return vv_refuse(r, -EINVAL,
+				 "the header's reserved field is 0x%08x, not 0",
+				 le32_to_cpu(hdr.reserved));
 
 	n = le16_to_cpu(hdr.nr_sections);
 	off = sizeof(hdr);
@@ -349,10 +366,14 @@ static int vv_mig_parse(const u8 *buf, size_t len, struct vv_mig_state *st,
 		off += sizeof(sec);
 		id = le16_to_cpu(sec.id);
 		slen = le32_to_cpu(sec.length);
-		if (!id || id > VV_MIG_SEC_MAX || sec.reserved)
+		if (!id || id > VV_MIG_SEC_MAX)
 			return vv_refuse(r, -EINVAL,
 					 "section %u has an unknown id %u",
 					 i, id);
+		if (sec.reserved)
+			return vv_refuse(r, -EINVAL,
+					 "section id %u has reserved field 0x%04x, not 0",
+					 id, le16_to_cpu(sec.reserved));
 		if (seen & BIT(id))
 			return vv_refuse(r, -EINVAL,
 					 "section id %u appears twice",
@@ -393,6 +414,9 @@ static int vv_mig_parse(const u8 *buf, size_t len, struct vv_mig_state *st,
 				 "the state describes %u queues but holds %u",
 				 le16_to_cpu(st->dev.num_queues),
 				 st->num_queues);
+	if (memchr_inv(st->dev.reserved, 0, sizeof(st->dev.reserved)))
+		return vv_refuse(r, -EINVAL,
+				 "the device section's reserved bytes are not 0");
 	return 0;
 }
 
@@ -411,10 +435,14 @@ static int vv_mig_check_device(struct vhost_vfio_dev *vd,
 		return vv_refuse(r, -EOPNOTSUPP,
 				 "the guest negotiated features 0x%016llx this device does not offer (offered 0x%016llx)",
 				 unoffered, vd->offered);
-	if (st->num_queues > vd->num_queues)
+	/*
+	 * The guest's driver read the offered features at probe and may read
+	 * them again at any time: they must not change under it.
+	 */
+	if (le64_to_cpu(st->dev.offered) != vd->offered)
 		return vv_refuse(r, -EOPNOTSUPP,
-				 "the guest has %u queues, this device only %u",
-				 st->num_queues, vd->num_queues);
+				 "the guest was offered features 0x%016llx, this device offers 0x%016llx: provision the same features_mask",
+				 le64_to_cpu(st->dev.offered), vd->offered);
 	if (st->num_queues != vd->num_queues ||
 	    le16_to_cpu(st->dev.pairs) != vd->pairs)
 		return vv_refuse(r, -EOPNOTSUPP,
@@ -422,7 +450,7 @@ static int vv_mig_check_device(struct vhost_vfio_dev *vd,
 				 st->num_queues, le16_to_cpu(st->dev.pairs),
 				 vd->num_queues, vd->pairs);
 	vv_mig_net_identity(vd, mac, &mtu);
-	if (!ether_addr_equal(mac, st->dev.mac))
+	if (!ether_addr_equal_unaligned(mac, st->dev.mac))
 		return vv_refuse(r, -EOPNOTSUPP,
 				 "the guest's MAC is %pM, this device's %pM: provision the same MAC",
 				 st->dev.mac, mac);
@@ -462,9 +490,20 @@ static int vv_mig_check_virtio(struct vhost_vfio_dev *vd,
 		return vv_refuse(r, -EINVAL,
 				 "device_status 0x%02x or flags 0x%02x has unknown bits",
 				 c->status, c->flags);
+	/* The rules the emulation holds a guest to (vv_status_allowed()). */
+	if (features_ok &&
+	    (~c->status & (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)))
+		return vv_refuse(r, -EINVAL,
+				 "device_status 0x%02x has FEATURES_OK without ACKNOWLEDGE and DRIVER",
+				 c->status);
 	if ((c->status & VIRTIO_CONFIG_S_DRIVER_OK) && !features_ok)
 		return vv_refuse(r, -EINVAL,
 				 "device_status 0x%02x has DRIVER_OK without FEATURES_OK",
+				 c->status);
+	/* vv_features_ok() never grants FEATURES_OK to such a guest. */
+	if (features_ok && (c->flags & VV_MIG_F_BAD_FEATURES))
+		return vv_refuse(r, -EINVAL,
+				 "device_status 0x%02x has FEATURES_OK for a guest that accepted features never offered",
 				 c->status);
 	/* FEATURES_OK made the driver's features the negotiated ones. */
 	if (features_ok)
@@ -507,11 +546,14 @@ static int vv_mig_check_virtio(struct vhost_vfio_dev *vd,
 			return vv_refuse(r, -EINVAL,
 					 "queue %u vector %u is beyond the %u MSI-X vectors",
 					 i, vec, vd->vf->msix_vectors);
-		if (sq.enabled > 1 || (sq.enabled && !features_ok) ||
-		    memchr_inv(sq.reserved, 0, sizeof(sq.reserved)))
+		if (sq.enabled > 1 || (sq.enabled && !features_ok))
 			return vv_refuse(r, -EINVAL,
 					 "queue %u is enabled as %u with device_status 0x%02x",
 					 i, sq.enabled, c->status);
+		if (memchr_inv(sq.reserved, 0, sizeof(sq.reserved)))
+			return vv_refuse(r, -EINVAL,
+					 "queue %u has non-zero reserved bytes",
+					 i);
 	}
 	return 0;
 }
@@ -568,24 +610,34 @@ static ssize_t vv_mig_file_read(struct file *filp, char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
 	struct vhost_vfio_mig_file *migf = filp->private_data;
-	size_t n;
-	ssize_t ret;
+	size_t n, start;
 
+	/*
+	 * The range is claimed under the lock and copied outside it: a VMM
+	 * whose buffer stalls the copy (userfaultfd, FUSE) must not hold up
+	 * vv_mig_file_disable(), which runs under the device lock.  The saved
+	 * stream never changes after vv_mig_save_begin() and is freed only at
+	 * release, which cannot run while this read holds the file.
+	 */
 	mutex_lock(&migf->lock);
 	if (migf->disabled) {
-		ret = -ENODEV;
-		goto out;
+		mutex_unlock(&migf->lock);
+		return -ENODEV;
 	}
-	n = min(count, migf->len - migf->pos);
-	if (copy_to_user(ubuf, migf->buf + migf->pos, n)) {
-		ret = -EFAULT;
-		goto out;
-	}
+	start = migf->pos;
+	n = min(count, migf->len - start);
 	migf->pos += n;
-	ret = n;
-out:
 	mutex_unlock(&migf->lock);
-	return ret;
+
+	if (copy_to_user(ubuf, migf->buf + start, n)) {
+		/* Give the range back unless another read went on from it. */
+		mutex_lock(&migf->lock);
+		if (migf->pos == start + n)
+			migf->pos = start;
+		mutex_unlock(&migf->lock);
+		return -EFAULT;
+	}
+	return n;
 }
 
 static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
@@ -593,25 +645,41 @@ static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 {
 	struct vhost_vfio_mig_file *migf = filp->private_data;
 	ssize_t ret;
+	u8 *bounce;
+
+	/* All of a write or none of it: nothing is kept of an oversize one. */
+	if (count > migf->cap)
+		return -EFBIG;
+	if (!count)
+		return 0;
+	/*
+	 * Copied in before the lock, which nests inside the device lock: a
+	 * stalled user copy must not hold up vv_mig_resume_end().
+	 */
+	bounce = kvmalloc(count, GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
+	if (copy_from_user(bounce, ubuf, count)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
 
 	mutex_lock(&migf->lock);
 	if (migf->disabled) {
 		ret = -ENODEV;
-		goto out;
+		goto out_unlock;
 	}
-	/* All of a write or none of it: nothing is kept of an oversize one. */
-	if (count > VV_MIG_MAX_LEN - migf->len) {
+	if (count > migf->cap - migf->len) {
 		ret = -EFBIG;
-		goto out;
+		goto out_unlock;
 	}
-	if (copy_from_user(migf->buf + migf->len, ubuf, count)) {
-		ret = -EFAULT;
-		goto out;
-	}
+	memcpy(migf->buf + migf->len, bounce, count);
 	migf->len += count;
 	ret = count;
-out:
+out_unlock:
 	mutex_unlock(&migf->lock);
+out_free:
+	kvfree(bounce);
 	return ret;
 }
 
@@ -645,6 +713,7 @@ vv_mig_file_new(const struct file_operations *fops, size_t size, int flags)
 		ret = -ENOMEM;
 		goto err_free;
 	}
+	migf->cap = size;
 	mutex_init(&migf->lock);
 	migf->filp = anon_inode_getfile("vhost_vfio_mig", fops, migf, flags);
 	if (IS_ERR(migf->filp)) {
@@ -688,17 +757,25 @@ static void vv_mig_log_refusal(struct vhost_vfio_dev *vd,
 {
 	vd->mig.restores_refused++;
 	vd->mig.last_refusal = r->err;
-	dev_warn(vv_dev(vd), "migration state refused (%pe): %s\n",
-		 ERR_PTR(r->err), r->why);
+	/* A VMM may loop bad state -> reset: the counters keep the count. */
+	dev_warn_ratelimited(vv_dev(vd), "migration state refused (%pe): %s\n",
+			     ERR_PTR(r->err), r->why);
 }
 
 /*
- * RUNNING -> STOP.  A VF holding DRIVER_OK (or about to) is reset: that
- * stops its DMA and interrupts.  The reset wipes the emulated state with
- * the VF's, so it is saved around it, and the guest keeps reading the
- * device_status it had until STOP -> RUNNING.
+ * RUNNING -> STOP.  Bus Master goes off whatever the VF's status: a VF may
+ * serve queues before DRIVER_OK (vv_vf_go_live() enables them first and
+ * leaves them enabled if DRIVER_OK fails), and a stopped device must not
+ * DMA.  A VF holding DRIVER_OK (or about to) is also reset: that stops its
+ * interrupts and lets it restart from the saved state.  The reset wipes
+ * the emulated state with the VF's, so it is saved around it, and the
+ * guest keeps reading the device_status it had until STOP -> RUNNING.
+ *
+ * Once the reset ran, the emulated state is gone: if the VF did not
+ * quiesce (or the state does not come back), *@lost tells the caller the
+ * device can only be in ERROR.
  */
-static int vv_mig_stop(struct vhost_vfio_dev *vd)
+static int vv_mig_stop(struct vhost_vfio_dev *vd, bool *lost)
 {
 	u8 status = vhost_vfio_guest_status(vd);
 	size_t len = vv_mig_stream_len(vd->num_queues);
@@ -707,27 +784,33 @@ static int vv_mig_stop(struct vhost_vfio_dev *vd)
 	u8 *buf;
 	int ret;
 
-	if (!(vd->vf->ops->get_status(vd->vf->be) & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !vd->driver_ok_pending)
-		return 0;
-
-	buf = kvzalloc(len, GFP_KERNEL);
+	/* Allocated first: failing here leaves the device as it was. */
+	buf = kvzalloc(len, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
+	vhost_vfio_isolation_stop_dma(vd);
+	if (!(vd->vf->ops->get_status(vd->vf->be) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !vd->driver_ok_pending) {
+		ret = 0;
+		goto out_free;
+	}
+
 	vv_mig_save(vd, buf, status);
 	ret = vhost_vfio_isolation_quiesce(vd);
 	if (ret) {
-		kvfree(buf);
-		return ret;
+		*lost = true;
+		goto out_free;
 	}
 	/* Our own stream, so it parses; apply it unchecked to the wiped state. */
 	if (WARN_ON(vv_mig_parse(buf, len, &st, &r))) {
-		kvfree(buf);
-		return -EIO;
+		*lost = true;
+		ret = -EIO;
+		goto out_free;
 	}
 	vv_mig_apply(vd, &st);
+out_free:
 	kvfree(buf);
-	return 0;
+	return ret;
 }
 
 /*
@@ -740,10 +823,11 @@ static void vv_mig_run(struct vhost_vfio_dev *vd)
 {
 	u8 held = vd->mig.held_status;
 
+	/* RUNNING already (vv_mig_step()): Bus Master follows the guest again. */
+	vhost_vfio_isolation_bus_master(vd);
 	if (!vd->mig.quiesced)
 		return;
 	vd->mig.quiesced = false;
-	vhost_vfio_isolation_bus_master(vd);
 	if (!vhost_vfio_virtio_replay(vd, held) ||
 	    (held & (VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET))) {
 		if (!vd->needs_reset) {
@@ -775,7 +859,9 @@ static struct file *vv_mig_resume_begin(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mig_file *migf;
 
-	migf = vv_mig_file_new(&vv_mig_resume_fops, VV_MIG_MAX_LEN, O_WRONLY);
+	/* Only a state of exactly this device's length can be accepted. */
+	migf = vv_mig_file_new(&vv_mig_resume_fops,
+			       vv_mig_stream_len(vd->num_queues), O_WRONLY);
 	if (IS_ERR(migf))
 		return ERR_CAST(migf);
 	vd->mig.resuming = migf;
@@ -813,20 +899,26 @@ out_unlock:
 	return ret;
 }
 
-/* One arc of the FSM, as vfio_mig_get_next_state() hands them out. */
+/*
+ * One arc of the FSM, as vfio_mig_get_next_state() hands them out.  On
+ * failure *@lost says whether the arc had side effects that leave the
+ * device in no state of the FSM but ERROR.
+ */
 static struct file *vv_mig_step(struct vhost_vfio_dev *vd,
-				enum vfio_device_mig_state next)
+				enum vfio_device_mig_state next, bool *lost)
 {
 	enum vfio_device_mig_state cur = vd->mig.state;
 	int ret;
 
 	if (cur == VFIO_DEVICE_STATE_RUNNING &&
 	    next == VFIO_DEVICE_STATE_STOP) {
-		ret = vv_mig_stop(vd);
+		ret = vv_mig_stop(vd, lost);
 		return ret ? ERR_PTR(ret) : NULL;
 	}
 	if (cur == VFIO_DEVICE_STATE_STOP &&
 	    next == VFIO_DEVICE_STATE_RUNNING) {
+		/* Cannot fail; Bus Master checks for RUNNING. */
+		vd->mig.state = next;
 		vv_mig_run(vd);
 		return NULL;
 	}
@@ -843,7 +935,9 @@ static struct file *vv_mig_step(struct vhost_vfio_dev *vd,
 		return vv_mig_resume_begin(vd);
 	if (cur == VFIO_DEVICE_STATE_RESUMING &&
 	    next == VFIO_DEVICE_STATE_STOP) {
+		/* The state written was consumed, applied or not: start over. */
 		ret = vv_mig_resume_end(vd);
+		*lost = ret;
 		return ret ? ERR_PTR(ret) : NULL;
 	}
 	/* vfio_mig_get_next_state() only hands out the arcs above. */
@@ -857,6 +951,7 @@ static struct file *vv_mig_set_state(struct vfio_device *vdev,
 	struct vhost_vfio_dev *vd = to_vv(vdev);
 	enum vfio_device_mig_state next, cur;
 	struct file *res = NULL;
+	bool lost = false;
 	int ret;
 
 	mutex_lock(&vd->lock);
@@ -872,14 +967,13 @@ static struct file *vv_mig_set_state(struct vfio_device *vdev,
 			res = ERR_PTR(ret);
 			break;
 		}
-		res = vv_mig_step(vd, next);
+		res = vv_mig_step(vd, next, &lost);
 		trace_vhost_vfio_migration(dev_name(vv_dev(vd)),
 					   vv_mig_state_name(cur),
 					   vv_mig_state_name(next),
 					   PTR_ERR_OR_ZERO(res));
 		if (IS_ERR(res)) {
-			/* The state written was consumed: start over. */
-			if (cur == VFIO_DEVICE_STATE_RESUMING)
+			if (lost)
 				vd->mig.state = VFIO_DEVICE_STATE_ERROR;
 			vd->mig.failed_transitions++;
 			break;
@@ -939,6 +1033,14 @@ void vhost_vfio_migration_open(struct vhost_vfio_dev *vd)
 {
 	bool offer = READ_ONCE(migration);
 
+	/* A destination must be able to take the whole state in one buffer. */
+	if (offer && vv_mig_stream_len(vd->num_queues) > VV_MIG_MAX_LEN) {
+		dev_warn_once(vv_dev(vd), "migration not offered: the state of %u queues is %zu bytes, over the %u byte limit\n",
+			      vd->num_queues, vv_mig_stream_len(vd->num_queues),
+			      VV_MIG_MAX_LEN);
+		offer = false;
+	}
+
 	vd->vdev.mig_ops = offer ? &vv_mig_ops : NULL;
 	vd->vdev.migration_flags = offer ? VFIO_MIGRATION_STOP_COPY : 0;
 	memset(&vd->mig, 0, sizeof(vd->mig));
@@ -965,15 +1067,25 @@ void vhost_vfio_migration_reset(struct vhost_vfio_dev *vd)
 /**
  * vhost_vfio_migration_allows_write - may the VMM change device state now?
  * @vd: mediated device, lock held
+ * @config: the write is to PCI configuration space
  *
- * Outside RUNNING the state is being saved or restored (or is lost, in
- * ERROR): region writes are refused and counted; reads are fine.
+ * Outside RUNNING the virtio state is being saved or restored (or is lost,
+ * in ERROR): BAR writes are refused and counted; reads are fine.  Config
+ * space stays writable in STOP, STOP_COPY and RESUMING: the uAPI has a
+ * stopped device accept config and MSI-X accesses, and QEMU's destination
+ * restores config space while RESUMING.  What RESUMING -> STOP restores
+ * overwrites those writes; one in STOP_COPY is not in the already saved
+ * stream, as the VMM restores config space from its own copy.  A stopped
+ * VF's Bus Master stays off whatever the guest's command register says
+ * (vhost_vfio_isolation_bus_master()).
  *
  * Return: true if region writes may proceed.
  */
-bool vhost_vfio_migration_allows_write(struct vhost_vfio_dev *vd)
+bool vhost_vfio_migration_allows_write(struct vhost_vfio_dev *vd, bool config)
 {
 	if (vd->mig.state == VFIO_DEVICE_STATE_RUNNING)
+		return true;
+	if (config && vd->mig.state != VFIO_DEVICE_STATE_ERROR)
 		return true;
 	vd->mig.writes_refused++;
 	return false;

@@ -10,11 +10,6 @@
 
 #include "vhost_vfio_priv.h"
 
-static struct vhost_vfio_dev *to_vv(struct vfio_device *vdev)
-{
-	return container_of(vdev, struct vhost_vfio_dev, vdev);
-}
-
 static void vhost_vfio_release_dev(struct vfio_device *vdev)
 {
 	struct vhost_vfio_dev *vd = to_vv(vdev);
@@ -141,8 +136,12 @@ static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	/* While saved or restored, the state must not move (migration.c). */
-	if (write && !vhost_vfio_migration_allows_write(vd)) {
+	/*
+	 * While saved or restored, the virtio state must not move; config
+	 * space stays writable, as the uAPI requires (migration.c).
+	 */
+	if (write &&
+	    !vhost_vfio_migration_allows_write(vd, idx == VFIO_PCI_CONFIG_REGION_INDEX)) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}

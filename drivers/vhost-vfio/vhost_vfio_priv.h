@@ -326,7 +326,8 @@ struct vhost_vfio_mig_file;
  * @restores: states applied at RESUMING -> STOP
  * @restores_refused: states refused at RESUMING -> STOP
  * @last_refusal: errno of the last refusal, 0 if none
- * @writes_refused: VMM region writes refused outside RUNNING
+ * @writes_refused: VMM region writes refused (BARs outside RUNNING, any in
+ *	ERROR)
  * @needs_reset_raised: STOP -> RUNNING that left DEVICE_NEEDS_RESET
  * @resets: VFIO_DEVICE_RESET or close outside RUNNING
  */
@@ -445,6 +446,11 @@ static inline struct device *vv_dev(struct vhost_vfio_dev *vd)
 	return vd->vdev.dev;
 }
 
+static inline struct vhost_vfio_dev *to_vv(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vhost_vfio_dev, vdev);
+}
+
 /* vfio_ops.c */
 extern const struct vfio_device_ops vhost_vfio_dev_ops;
 
@@ -487,6 +493,7 @@ void vhost_vfio_isolation_release(struct vhost_vfio_vf *vf);
 int vhost_vfio_isolation_open(struct vhost_vfio_dev *vd);
 void vhost_vfio_isolation_close(struct vhost_vfio_dev *vd);
 void vhost_vfio_isolation_bus_master(struct vhost_vfio_dev *vd);
+void vhost_vfio_isolation_stop_dma(struct vhost_vfio_dev *vd);
 int vhost_vfio_isolation_quiesce(struct vhost_vfio_dev *vd);
 const char *vhost_vfio_isolation_state(struct vhost_vfio_dev *vd);
 bool vhost_vfio_isolation_bus_master_on(struct vhost_vfio_dev *vd);
@@ -532,7 +539,8 @@ bool vhost_vfio_mirror_covers_rings(struct vhost_vfio_dev *vd);
 struct seq_file;
 void vhost_vfio_migration_open(struct vhost_vfio_dev *vd);
 void vhost_vfio_migration_reset(struct vhost_vfio_dev *vd);
-bool vhost_vfio_migration_allows_write(struct vhost_vfio_dev *vd);
+bool vhost_vfio_migration_allows_write(struct vhost_vfio_dev *vd,
+				       bool config);
 void vhost_vfio_migration_show(struct seq_file *s, struct vhost_vfio_dev *vd);
 
 /* debugfs.c */
