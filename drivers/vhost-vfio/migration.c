@@ -783,14 +783,17 @@ static int vv_mig_stop(struct vhost_vfio_dev *vd, bool *lost)
 	struct vv_mig_state st = { };
 	u8 *buf;
 	int ret;
+	bool live;
 
 	/* Allocated first: failing here leaves the device as it was. */
 	buf = kvzalloc(len, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
+	/* Read before Bus Master goes: QEMU's virtio-pci drops DRIVER_OK then. */
+	live = (vd->vf->ops->get_status(vd->vf->be) &
+		VIRTIO_CONFIG_S_DRIVER_OK) || vd->driver_ok_pending;
 	vhost_vfio_isolation_stop_dma(vd);
-	if (!(vd->vf->ops->get_status(vd->vf->be) & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !vd->driver_ok_pending) {
+	if (!live) {
 		ret = 0;
 		goto out_free;
 	}
