@@ -4,8 +4,8 @@
 #
 # VFIO migration v2 of the mdev (migration_test), increment 1: the state
 # machine on the mini-VMM.  vhost_vfio is loaded with migration=1; functions
-# 0 and 1 of VV_NICS (identical) play the source and the destination.  Each
-# refused restore must leave exactly one line in the kernel log, naming the
+# 0 and 1 of VV_NICS (identical) play the source and the destination.  A
+# refused restore leaves a rate-limited line in the kernel log, naming the
 # device.  All functions are given back at the end.
 . "$(dirname "$0")/lib.sh"
 
@@ -30,14 +30,17 @@ vv_kmsg_mark
 VV_BDF=$A VV_BDF2=$B vv_run_ksft migration "$VV_BIN/migration_test"
 
 # The refusing cases of migration_test: another MAC, features not offered,
-# more queues, a newer version, 10 kinds of garbage, an oversize state and
-# an empty one: 16, each one line naming the mdev by its UUID.
+# another offer, more queues, a newer version, 14 kinds of garbage, an
+# oversize state and an empty one: 21.  The line is rate-limited (a VMM may
+# loop bad state -> reset), so migration_test counts refusals exactly
+# through the debugfs counters; here at least one line names the mdev by its
+# UUID, and no refusal logs more than one.
 uuid_re='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 refusals=$(vv_kmsg_since | grep -cE "$uuid_re: migration state refused \\(")
-if [ "$refusals" = 16 ]; then
-	vv_ok "each refused state logged once with the device name (16 lines)"
+if [ "$refusals" -ge 1 ] && [ "$refusals" -le 21 ]; then
+	vv_ok "refused states logged with the device name, rate-limited ($refusals lines, 1..21 expected)"
 else
-	vv_not_ok "each refused state logged once with the device name ($refusals lines, 16 expected)"
+	vv_not_ok "refused states logged with the device name, rate-limited ($refusals lines, 1..21 expected)"
 fi
 vv_kmsg_since | grep -m4 'migration state refused' | sed 's/^/# dmesg: /'
 

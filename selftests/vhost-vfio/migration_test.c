@@ -5,8 +5,10 @@
  * composes, the saving fd read to its end, the resuming fd written in
  * pieces, state saved on one mdev and restored on another with identical
  * emulated registers, the states a destination must refuse (and the
- * device usable after each), region writes refused while stopped, a device
- * closed with a data fd open, and the increment-1 quiesce: a VF that had
+ * device usable after each), config writes accepted and BAR writes refused
+ * while stopped, the VF's Bus Master off while stopped, a device closed
+ * with a data fd open, a stop whose VF reset fails (ERROR, then a reset
+ * gives a usable device), and the increment-1 quiesce: a VF that had
  * DRIVER_OK is reset at STOP and its guest reads DEVICE_NEEDS_RESET, with
  * a configuration interrupt, after RUNNING.
  *
@@ -15,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -513,7 +516,21 @@ TEST_F(mig, composed_arcs_and_stream)
 	usable(_metadata, &self->a, self->offered);
 }
 
-/* While stopped, VMM region writes change nothing and are counted. */
+/* The VF's real Bus Master Enable, from its PCI command register. */
+static bool vf_bus_master(const char *bdf)
+{
+	int cmd = pci_command(bdf);
+
+	return cmd > 0 && (cmd & PCI_COMMAND_MASTER);
+}
+
+/*
+ * While stopped, config space takes writes (the uAPI: a stopped device
+ * accepts config and MSI-X accesses; QEMU's destination writes config
+ * while RESUMING) but the VF's Bus Master stays off; BAR writes (virtio
+ * registers, doorbells) change nothing and are counted.  In ERROR nothing
+ * is written.
+ */
 TEST_F(mig, writes_refused_while_stopped)
 {
 	struct vmm *v = &self->a.vmm;
@@ -527,24 +544,34 @@ TEST_F(mig, writes_refused_while_stopped)
 	ASSERT_EQ(0, dev_open(&self->a));
 	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, features(self->offered)));
 	for (i = 0; i < ARRAY_SIZE(states); i++) {
+		TH_LOG("state %u", states[i]);
 		refused = mig_counter(&self->a, "writes_refused");
 		ASSERT_EQ(0, vmm_mig_set_state(v, STOP, NULL));
 		ASSERT_EQ(0, vmm_mig_set_state(v, states[i], NULL));
 		read_view(_metadata, &self->a, &before);
-		cmd = PCI_COMMAND_MEMORY;
-		EXPECT_EQ(-EBUSY, vmm_region_write(v, VMM_CFG, PCI_COMMAND,
-						   &cmd, 2));
+		cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+		EXPECT_EQ(0, vmm_region_write(v, VMM_CFG, PCI_COMMAND, &cmd, 2));
+		EXPECT_EQ(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+			  vmm_cfg_read16(v, PCI_COMMAND));
+		EXPECT_FALSE(vf_bus_master(self->bdf))
+			TH_LOG("a stopped VF got Bus Master from a config write");
 		EXPECT_EQ(-EBUSY, vmm_region_write(v, VFIO_PCI_BAR0_REGION_INDEX +
 						   v->common.bar,
 						   v->common.offset +
 						   VIRTIO_PCI_COMMON_STATUS,
 						   &val, 1));
 		read_view(_metadata, &self->a, &after);
-		expect_same_view(_metadata, &before, &after);
-		EXPECT_EQ(refused + 2, mig_counter(&self->a, "writes_refused"));
+		EXPECT_EQ(0, memcmp(before.common, after.common, COMMON_LEN));
+		EXPECT_EQ(refused + 1, mig_counter(&self->a, "writes_refused"));
 		if (states[i] == RESUMING) {
 			/* Nothing written: an empty state is garbage. */
 			EXPECT_EQ(-EINVAL, vmm_mig_set_state(v, STOP, NULL));
+			EXPECT_EQ(ERROR, get_state(_metadata, &self->a));
+			cmd = PCI_COMMAND_MEMORY;
+			EXPECT_EQ(-EBUSY, vmm_region_write(v, VMM_CFG,
+							   PCI_COMMAND, &cmd, 2));
+			EXPECT_EQ(refused + 2,
+				  mig_counter(&self->a, "writes_refused"));
 			ASSERT_EQ(0, vmm_reset(&self->a.vmm));
 			ASSERT_EQ(FEAT_OK,
 				  vmm_vio_negotiate(v, features(self->offered)));
@@ -552,6 +579,8 @@ TEST_F(mig, writes_refused_while_stopped)
 		}
 		ASSERT_EQ(0, vmm_mig_set_state(v, RUNNING, NULL));
 		EXPECT_EQ(FEAT_OK, vmm_vio_status(v));
+		/* The config write took effect: the VF masters again. */
+		EXPECT_TRUE(vf_bus_master(self->bdf));
 	}
 	/* RUNNING again: writes go through. */
 	cmd = PCI_COMMAND_MEMORY;
@@ -639,13 +668,18 @@ TEST_F(mig, refuses_features_not_offered)
 	expect_refused(_metadata, self, self->state, self->len, -EOPNOTSUPP);
 }
 
-/* A guest with more queues than the destination has. */
+/*
+ * A guest with more queues than the destination has: its state is longer
+ * than this device's, so the resuming fd does not take it (EFBIG, nothing
+ * kept) and the empty state is refused.
+ */
 TEST_F(mig, refuses_more_queues)
 {
 	u8 buf[MAX_STATE];
 	size_t len;
 	u32 word;
 	u16 nq;
+	int fd;
 
 	save_programmed_a(_metadata, self);
 	open_b(_metadata, self, MAC, NULL);
@@ -661,7 +695,34 @@ TEST_F(mig, refuses_more_queues)
 	memcpy(buf + OFF_QUEUES_HDR + 4, &word, 4);
 	word = len;
 	memcpy(buf + OFF_LENGTH, &word, 4);
-	expect_refused(_metadata, self, buf, len, -EOPNOTSUPP);
+	ASSERT_EQ(0, vmm_mig_set_state(&self->b.vmm, RESUMING, &fd));
+	EXPECT_EQ(-1, write(fd, buf, len));
+	EXPECT_EQ(EFBIG, errno);
+	EXPECT_EQ(-EINVAL, vmm_mig_set_state(&self->b.vmm, STOP, NULL));
+	close(fd);
+	EXPECT_EQ(ERROR, get_state(_metadata, &self->b));
+	EXPECT_EQ(-EINVAL, mig_counter(&self->b, "last_refusal"));
+	EXPECT_EQ(0, vmm_reset(&self->b.vmm));
+	usable(_metadata, &self->b, self->offered);
+}
+
+/*
+ * The destination offers fewer features, none of them negotiated: the
+ * guest's driver read the source's offer at probe, it must not change.
+ */
+TEST_F(mig, refuses_other_offered)
+{
+	u64 spare = self->offered & ~features(self->offered) &
+		    ~BIT_ULL(VIRTIO_F_VERSION_1);
+	char mask[32];
+
+	if (!spare)
+		SKIP(return, "%s", "the VF offers nothing the test leaves out");
+	snprintf(mask, sizeof(mask), "0x%llx\n",
+		 (unsigned long long)~BIT_ULL(__builtin_ctzll(spare)));
+	save_programmed_a(_metadata, self);
+	open_b(_metadata, self, MAC, mask);
+	expect_refused(_metadata, self, self->state, self->len, -EOPNOTSUPP);
 }
 
 /* A format newer than the module knows. */
@@ -683,7 +744,7 @@ TEST_F(mig, refuses_garbage)
 
 	save_programmed_a(_metadata, self);
 	open_b(_metadata, self, MAC, NULL);
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 14; i++) {
 		size_t len = self->len;
 
 		memcpy(buf, self->state, len);
@@ -724,25 +785,44 @@ TEST_F(mig, refuses_garbage)
 		case 9:		/* version 0 */
 			buf[OFF_VERSION] = 0;
 			break;
+		case 10:	/* the device section's reserved bytes */
+			buf[OFF_DEV + DEV_LEN - 1] = 1;
+			break;
+		case 11:	/* FEATURES_OK without ACKNOWLEDGE and DRIVER */
+			buf[OFF_COMMON] = VIRTIO_CONFIG_S_FEATURES_OK;
+			break;
+		case 12:	/* FEATURES_OK for features never offered */
+			buf[OFF_COMMON + 1] |= 2;	/* VV_MIG_F_BAD_FEATURES */
+			break;
+		case 13:	/* the header's reserved field */
+			buf[HDR_LEN - 1] = 1;
+			break;
 		}
 		TH_LOG("garbage case %u", i);
 		expect_refused(_metadata, self, buf, len, -EINVAL);
 	}
 }
 
-/* The resuming fd holds 64 KiB: an oversize write fails whole. */
+/*
+ * The resuming fd holds exactly as much as this device saves (the queue
+ * count must match anyway): an oversize write fails whole.
+ */
 TEST_F(mig, oversize_write)
 {
 	static u8 big[MAX_STATE + 1];
 	struct vmm *v;
+	size_t len;
 	int fd;
 
 	ASSERT_EQ(0, dev_open(&self->a));
 	v = &self->a.vmm;
+	len = OFF_QUEUES + vmm_vio_num_queues(v) * QUEUE_LEN;
 	ASSERT_EQ(0, vmm_mig_set_state(v, RESUMING, &fd));
 	EXPECT_EQ(-1, write(fd, big, sizeof(big)));
 	EXPECT_EQ(EFBIG, errno);
-	EXPECT_EQ(MAX_STATE - 1, write(fd, big, MAX_STATE - 1));
+	EXPECT_EQ(-1, write(fd, big, len + 1));
+	EXPECT_EQ(EFBIG, errno);
+	EXPECT_EQ((ssize_t)len - 1, write(fd, big, len - 1));
 	EXPECT_EQ(1, write(fd, big, 1));
 	EXPECT_EQ(-1, write(fd, big, 1));
 	EXPECT_EQ(EFBIG, errno);
@@ -897,6 +977,105 @@ TEST_F(mig, driver_ok_state_to_b)
 	EXPECT_EQ(FEAT_OK, vmm_counter(self->b.uuid, "vf_status"));
 	EXPECT_EQ(1, mig_counter(&self->b, "needs_reset_raised"));
 	usable(_metadata, &self->b, self->offered);
+	dev_close(&self->a);
+	vmm_guest_destroy(&g);
+}
+
+/*
+ * RUNNING -> STOP takes Bus Master from a VF that never had DRIVER_OK
+ * (it may serve queues before it), and STOP -> RUNNING gives it back.
+ */
+TEST_F(mig, stop_clears_bus_master_without_driver_ok)
+{
+	struct vmm *v = &self->a.vmm;
+	struct vfio_irq_info irq;
+
+	ASSERT_EQ(0, dev_open(&self->a));
+	ASSERT_EQ(0, vmm_irq_info(v, VFIO_PCI_MSIX_IRQ_INDEX, &irq));
+	program(_metadata, &self->a, self->offered, irq.count);
+	ASSERT_EQ(FEAT_OK, vmm_counter(self->a.uuid, "vf_status"));
+	ASSERT_TRUE(vf_bus_master(self->bdf));
+
+	ASSERT_EQ(0, vmm_mig_set_state(v, STOP, NULL));
+	EXPECT_FALSE(vf_bus_master(self->bdf));
+	EXPECT_EQ(0, mig_counter(&self->a, "quiesced"));
+	ASSERT_EQ(0, vmm_mig_set_state(v, STOP_COPY, NULL));
+	EXPECT_FALSE(vf_bus_master(self->bdf));
+	ASSERT_EQ(0, vmm_mig_set_state(v, RUNNING, NULL));
+	EXPECT_TRUE(vf_bus_master(self->bdf));
+	EXPECT_EQ(FEAT_OK, vmm_vio_status(v));
+	/* The guest's own Bus Master Enable still rules in RUNNING. */
+	vmm_cfg_write16(v, PCI_COMMAND, PCI_COMMAND_MEMORY);
+	EXPECT_FALSE(vf_bus_master(self->bdf));
+	ASSERT_EQ(0, vmm_mig_set_state(v, STOP, NULL));
+	ASSERT_EQ(0, vmm_mig_set_state(v, RUNNING, NULL));
+	EXPECT_FALSE(vf_bus_master(self->bdf));
+}
+
+/* The function has some PCI reset method (FLR, PM, bus). */
+static bool pci_resettable(const char *bdf)
+{
+	char path[PATH_MAX], methods[128];
+
+	snprintf(path, sizeof(path), VMM_PCI_DEVICES "/%s/reset_method", bdf);
+	return sysfs_read(path, methods, sizeof(methods)) > 0;
+}
+
+/*
+ * The VF does not complete the reset of RUNNING -> STOP (injected through
+ * debugfs).  With no PCI reset to fall back on, the emulated state is
+ * gone: the device is in ERROR (not RUNNING with a wiped emulation), the
+ * VF has no Bus Master, and VFIO_DEVICE_RESET gives a RUNNING, usable
+ * device.  A function reset, where there is one, recovers the stop.
+ */
+TEST_F(mig, stop_quiesce_failure_is_error)
+{
+	struct vmm_guest g;
+	struct vmm *v = &self->a.vmm;
+	struct vmm_vq rx, tx;
+	char path[PATH_MAX];
+	u16 cmd = PCI_COMMAND_MEMORY;
+	int ret;
+
+	ASSERT_EQ(0, vmm_guest_create(&g, BIT_ULL(32), 16ULL << 20,
+				      1ULL << 20));
+	ASSERT_EQ(0, vmm_open_guest(v, self->a.uuid, &g));
+	self->a.open = true;
+	ASSERT_EQ(0, vmm_virtio_locate(v));
+	vmm_cfg_write16(v, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ASSERT_EQ(FEAT_OK, vmm_vio_negotiate(v, features(self->offered)));
+	ASSERT_EQ(0, vmm_vq_setup(v, &g, &rx, 0, QSIZE, 0, -1, NULL, 0, 0));
+	ASSERT_EQ(0, vmm_vq_setup(v, &g, &tx, 1, QSIZE, 1, -1, NULL, 0, 0));
+	vmm_vio_set_status(v, ALL_OK);
+	ASSERT_EQ(ALL_OK, vmm_vio_status(v));
+	ASSERT_TRUE(vf_bus_master(self->bdf));
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_reset",
+		 self->a.uuid);
+	ASSERT_EQ(0, sysfs_write(path, "1"));
+	ret = vmm_mig_set_state(v, STOP, NULL);
+	EXPECT_FALSE(vf_bus_master(self->bdf));
+	if (pci_resettable(self->bdf)) {
+		TH_LOG("%s has a PCI reset: the stop is recovered", self->bdf);
+		EXPECT_EQ(0, ret);
+		EXPECT_EQ(STOP, get_state(_metadata, &self->a));
+		EXPECT_EQ(ALL_OK, vmm_vio_status(v));
+	} else {
+		EXPECT_EQ(-ETIMEDOUT, ret);
+		EXPECT_EQ(ERROR, get_state(_metadata, &self->a));
+		EXPECT_STREQ("error", mig_state_str(&self->a));
+		EXPECT_EQ(1, mig_counter(&self->a, "failed_transitions"));
+		EXPECT_EQ(-EBUSY, vmm_region_write(v, VMM_CFG, PCI_COMMAND,
+						   &cmd, 2));
+		EXPECT_EQ(-EINVAL, vmm_mig_set_state(v, RUNNING, NULL));
+	}
+	EXPECT_EQ(0, vmm_reset(v));
+	EXPECT_EQ(RUNNING, get_state(_metadata, &self->a));
+	usable(_metadata, &self->a, self->offered);
+	/* Usable includes DMA: the guest's Bus Master works again. */
+	vmm_cfg_write16(v, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	EXPECT_TRUE(vf_bus_master(self->bdf));
 	dev_close(&self->a);
 	vmm_guest_destroy(&g);
 }
