@@ -141,6 +141,18 @@ static int isolation_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(isolation);
 
+/* The migration FSM state and its counters (migration.c). */
+static int migration_show(struct seq_file *s, void *unused)
+{
+	struct vhost_vfio_dev *vd = s->private;
+
+	mutex_lock(&vd->lock);
+	vhost_vfio_migration_show(s, vd);
+	mutex_unlock(&vd->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(migration);
+
 /* Fault injection for the tests: the next VF reset reports a timeout. */
 static int fail_next_reset_set(void *data, u64 val)
 {
@@ -213,6 +225,8 @@ void vhost_vfio_debugfs_add(struct vhost_vfio_dev *vd)
 			    &counters_fops);
 	debugfs_create_file("isolation", 0444, vd->debugfs, vd,
 			    &isolation_fops);
+	debugfs_create_file("migration", 0444, vd->debugfs, vd,
+			    &migration_fops);
 	debugfs_create_file_unsafe("fail_next_reset", 0600, vd->debugfs, vd,
 				   &fail_next_reset_fops);
 	debugfs_create_file_unsafe("hold_mirror", 0600, vd->debugfs, vd,

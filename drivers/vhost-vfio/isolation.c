@@ -255,19 +255,34 @@ void vhost_vfio_isolation_close(struct vhost_vfio_dev *vd)
  * vhost_vfio_isolation_bus_master - apply the guest's Bus Master Enable
  * @vd: mediated device, lock held
  *
- * The VF may master only while the device is open and the guest's emulated
- * command register has BME set.
+ * The VF may master only while the device is open, migration-RUNNING and
+ * the guest's emulated command register has BME set.  Outside RUNNING the
+ * VMM may still write the command register (migration.c): that must not
+ * let a stopped VF DMA.
  */
 void vhost_vfio_isolation_bus_master(struct vhost_vfio_dev *vd)
 {
 	struct pci_dev *pdev = vv_pdev(vd->vf);
 	bool on = vd->open && vd->domain &&
+		  vd->mig.state == VFIO_DEVICE_STATE_RUNNING &&
 		  (vd->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER);
 
 	if (on)
 		pci_set_master(pdev);
 	else
 		pci_clear_master(pdev);
+}
+
+/**
+ * vhost_vfio_isolation_stop_dma - Bus Master off, whatever the guest says
+ * @vd: mediated device, lock held
+ *
+ * For a migration stop; vhost_vfio_isolation_bus_master() gives the guest's
+ * setting back.
+ */
+void vhost_vfio_isolation_stop_dma(struct vhost_vfio_dev *vd)
+{
+	pci_clear_master(vv_pdev(vd->vf));
 }
 
 /**

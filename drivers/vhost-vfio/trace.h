@@ -154,6 +154,22 @@ TRACE_EVENT(vhost_vfio_irq_bypass,
 					   "disconnected from its KVM irqfd")
 );
 
+TRACE_EVENT(vhost_vfio_migration,
+	    TP_PROTO(const char *dev, const char *from, const char *to, int ret),
+	    TP_ARGS(dev, from, to, ret),
+	    TP_STRUCT__entry(__string(dev, dev)
+			     __string(from, from)
+			     __string(to, to)
+			     __field(int, ret)),
+	    TP_fast_assign(compat_assign_str(dev, dev);
+			   compat_assign_str(from, from);
+			   compat_assign_str(to, to);
+			   __entry->ret = ret;),
+	    TP_printk("%s: migration %s -> %s: %d",
+		      __get_str(dev), __get_str(from), __get_str(to),
+		      __entry->ret)
+);
+
 #endif /* _VHOST_VFIO_TRACE_H */
 
 /* Out-of-tree: define_trace.h finds this file through -I$(src). */

@@ -10,11 +10,6 @@
 
 #include "vhost_vfio_priv.h"
 
-static struct vhost_vfio_dev *to_vv(struct vfio_device *vdev)
-{
-	return container_of(vdev, struct vhost_vfio_dev, vdev);
-}
-
 static void vhost_vfio_release_dev(struct vfio_device *vdev)
 {
 	struct vhost_vfio_dev *vd = to_vv(vdev);
@@ -62,6 +57,7 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 
 	/* The DMA mirror: built from this VM's memslots after open. */
 	vhost_vfio_mirror_open(vd);
+	vhost_vfio_migration_open(vd);
 
 	vd->open = true;
 	mutex_unlock(&vd->lock);
@@ -85,6 +81,8 @@ static void vhost_vfio_close_device(struct vfio_device *vdev)
 
 	mutex_lock(&vd->lock);
 	vd->open = false;
+	/* Ends any data fd; the reset below wipes a quiesced state. */
+	vhost_vfio_migration_reset(vd);
 	/* Stop the VF: no more DMA and no more interrupts. */
 	vhost_vfio_isolation_quiesce(vd);
 	vhost_vfio_irqs_disable(vd);
@@ -136,6 +134,15 @@ static ssize_t vhost_vfio_rw(struct vhost_vfio_dev *vd, char __user *ubuf,
 	size = vhost_vfio_region_size(vd, idx);
 	if (!count || off >= size || count > size - off) {
 		ret = -EINVAL;
+		goto out_unlock;
+	}
+	/*
+	 * While saved or restored, the virtio state must not move; config
+	 * space stays writable, as the uAPI requires (migration.c).
+	 */
+	if (write &&
+	    !vhost_vfio_migration_allows_write(vd, idx == VFIO_PCI_CONFIG_REGION_INDEX)) {
+		ret = -EBUSY;
 		goto out_unlock;
 	}
 
@@ -275,6 +282,8 @@ static long vhost_vfio_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		/* Doorbell pages fault back in once the reset is over. */
 		vhost_vfio_doorbell_revoke(vd);
 		mutex_lock(&vd->lock);
+		/* Whatever the migration state, a reset device is RUNNING. */
+		vhost_vfio_migration_reset(vd);
 		/* Like an FLR: Bus Master off, and the VF reset. */
 		ret = vhost_vfio_isolation_quiesce(vd);
 		if (!ret)

@@ -311,6 +311,46 @@ struct vhost_vfio_mirror {
 	bool started;
 };
 
+struct vhost_vfio_mig_file;
+
+/**
+ * struct vhost_vfio_migration - VFIO migration state of a device (migration.c)
+ * @offered: migration was offered at open (the "migration" parameter)
+ * @state: the migration FSM state
+ * @saving: the STOP_COPY data fd, NULL outside STOP_COPY
+ * @resuming: the RESUMING data fd, NULL outside RESUMING
+ * @quiesced: the VF was reset under the emulated state, which waits for
+ *	STOP -> RUNNING to be given back to it
+ * @held_status: device_status the guest reads while @quiesced
+ * @transitions: FSM arcs taken since open
+ * @failed_transitions: arcs that failed
+ * @saves: STOP_COPY data fds opened
+ * @restores: states applied at RESUMING -> STOP
+ * @restores_refused: states refused at RESUMING -> STOP
+ * @last_refusal: errno of the last refusal, 0 if none
+ * @writes_refused: VMM region writes refused (BARs outside RUNNING, any in
+ *	ERROR)
+ * @needs_reset_raised: STOP -> RUNNING that left DEVICE_NEEDS_RESET
+ * @resets: VFIO_DEVICE_RESET or close outside RUNNING
+ */
+struct vhost_vfio_migration {
+	bool offered;
+	enum vfio_device_mig_state state;
+	struct vhost_vfio_mig_file *saving;
+	struct vhost_vfio_mig_file *resuming;
+	bool quiesced;
+	u8 held_status;
+	u64 transitions;
+	u64 failed_transitions;
+	u64 saves;
+	u64 restores;
+	u64 restores_refused;
+	int last_refusal;
+	u64 writes_refused;
+	u64 needs_reset_raised;
+	u64 resets;
+};
+
 /**
  * struct vhost_vfio_dev - one mediated device
  * @vdev: vfio device; must stay first for vfio_alloc_device()
@@ -357,6 +397,7 @@ struct vhost_vfio_mirror {
  *	built; the VF gets it when the build is done (guest reads it set)
  * @needs_reset: a deferred DRIVER_OK failed: the guest reads
  *	DEVICE_NEEDS_RESET until it resets the device
+ * @mig: VFIO migration state
  */
 struct vhost_vfio_dev {
 	struct vfio_device vdev;
@@ -399,11 +440,17 @@ struct vhost_vfio_dev {
 	atomic_t fail_next_reset;
 	bool driver_ok_pending;
 	bool needs_reset;
+	struct vhost_vfio_migration mig;
 };
 
 static inline struct device *vv_dev(struct vhost_vfio_dev *vd)
 {
 	return vd->vdev.dev;
+}
+
+static inline struct vhost_vfio_dev *to_vv(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vhost_vfio_dev, vdev);
 }
 
 /* vfio_ops.c */
@@ -423,6 +470,8 @@ void vhost_vfio_virtio_reset(struct vhost_vfio_dev *vd);
 int vhost_vfio_device_reset(struct vhost_vfio_dev *vd);
 u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd);
 void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret);
+int vhost_vfio_vf_queue(struct vhost_vfio_dev *vd, u64 negotiated, u32 gq);
+bool vhost_vfio_virtio_replay(struct vhost_vfio_dev *vd, u8 status);
 
 /* features.c */
 u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd);
@@ -446,6 +495,7 @@ void vhost_vfio_isolation_release(struct vhost_vfio_vf *vf);
 int vhost_vfio_isolation_open(struct vhost_vfio_dev *vd);
 void vhost_vfio_isolation_close(struct vhost_vfio_dev *vd);
 void vhost_vfio_isolation_bus_master(struct vhost_vfio_dev *vd);
+void vhost_vfio_isolation_stop_dma(struct vhost_vfio_dev *vd);
 int vhost_vfio_isolation_quiesce(struct vhost_vfio_dev *vd);
 const char *vhost_vfio_isolation_state(struct vhost_vfio_dev *vd);
 bool vhost_vfio_isolation_bus_master_on(struct vhost_vfio_dev *vd);
@@ -486,6 +536,14 @@ bool vhost_vfio_mirror_has_holes(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_teardown(struct vhost_vfio_dev *vd);
 void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length);
 bool vhost_vfio_mirror_covers_rings(struct vhost_vfio_dev *vd);
+
+/* migration.c */
+struct seq_file;
+void vhost_vfio_migration_open(struct vhost_vfio_dev *vd);
+void vhost_vfio_migration_reset(struct vhost_vfio_dev *vd);
+bool vhost_vfio_migration_allows_write(struct vhost_vfio_dev *vd,
+				       bool config);
+void vhost_vfio_migration_show(struct seq_file *s, struct vhost_vfio_dev *vd);
 
 /* debugfs.c */
 void vhost_vfio_debugfs_init(void);

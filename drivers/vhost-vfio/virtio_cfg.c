@@ -49,8 +49,30 @@ static void vv_le_put(u8 *buf, u32 val, unsigned int len)
 	}
 }
 
+/**
+ * vhost_vfio_vf_queue - VF queue index backing a guest queue
+ * @vd: mediated device
+ * @negotiated: the features negotiated (they move the control queue)
+ * @gq: guest queue index
+ *
+ * Return: the VF queue index, or -EINVAL if @gq has none.
+ */
+int vhost_vfio_vf_queue(struct vhost_vfio_dev *vd, u64 negotiated, u32 gq)
+{
+	const u64 multi = BIT_ULL(VIRTIO_NET_F_MQ) | BIT_ULL(VIRTIO_NET_F_RSS);
+	u32 q = gq;
+
+	if (gq >= vd->num_queues)
+		return -EINVAL;
+	if (gq == 2 * vd->pairs && (negotiated & multi) &&
+	    (negotiated & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)))
+		q = 2 * vd->vf->max_pairs;
+	/* A VF offering a control queue it does not have. */
+	return q < vd->vf->num_queues ? q : -EINVAL;
+}
+
 /*
- * VF queue index backing guest queue @gq, or -EINVAL.
+ * VF queue index backing guest queue @gq under the features negotiated.
  *
  * The control queue follows the data queues the negotiated features enable
  * (virtio 1.2, 5.1.2): 2 * max_virtqueue_pairs of them with MQ or RSS, two
@@ -59,16 +81,7 @@ static void vv_le_put(u8 *buf, u32 val, unsigned int len)
  */
 static int vv_vf_queue(struct vhost_vfio_dev *vd, u32 gq)
 {
-	const u64 multi = BIT_ULL(VIRTIO_NET_F_MQ) | BIT_ULL(VIRTIO_NET_F_RSS);
-	u32 q = gq;
-
-	if (gq >= vd->num_queues)
-		return -EINVAL;
-	if (gq == 2 * vd->pairs && (vd->negotiated & multi) &&
-	    (vd->negotiated & BIT_ULL(VIRTIO_NET_F_CTRL_VQ)))
-		q = 2 * vd->vf->max_pairs;
-	/* A VF offering a control queue it does not have. */
-	return q < vd->vf->num_queues ? q : -EINVAL;
+	return vhost_vfio_vf_queue(vd, vd->negotiated, gq);
 }
 
 /**
@@ -140,7 +153,12 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
  */
 u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd)
 {
-	u8 status = vd->vf->ops->get_status(vd->vf->be);
+	u8 status;
+
+	/* A VF reset by a migration stop: what the guest had (migration.c). */
+	if (vd->mig.quiesced)
+		return vd->mig.held_status;
+	status = vd->vf->ops->get_status(vd->vf->be);
 
 	if (vd->driver_ok_pending)
 		status |= VIRTIO_CONFIG_S_DRIVER_OK;
@@ -413,6 +431,54 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 		vv_vf_go_live(vd);
 	trace_vhost_vfio_status(dev_name(vv_dev(vd)), old, status,
 				vhost_vfio_guest_status(vd));
+}
+
+/**
+ * vhost_vfio_virtio_replay - give a reset VF the emulated state back
+ * @vd: mediated device, lock held, its VF just reset
+ * @status: device_status the guest had
+ *
+ * Features, status up to FEATURES_OK, queue sizes, vectors and ring
+ * addresses are written again, as the guest once wrote them; the VF's
+ * queues are enabled and DRIVER_OK set only by vv_vf_go_live(), which the
+ * caller does not ask for: a reset VF's rings start at index 0 again.
+ *
+ * Return: false if the VF refused FEATURES_OK it had accepted before.
+ */
+bool vhost_vfio_virtio_replay(struct vhost_vfio_dev *vd, u8 status)
+{
+	const u8 setup = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			 VIRTIO_CONFIG_S_FEATURES_OK;
+	struct vhost_vfio_vf *vf = vd->vf;
+	struct vhost_vfio_vq *vq;
+	u16 gq;
+	int q;
+
+	if (status & VIRTIO_CONFIG_S_FEATURES_OK)
+		vf->ops->set_features(vf->be,
+				      vhost_vfio_vf_driver_features(vf, vd->negotiated));
+	vf->ops->set_status(vf->be, status & setup);
+	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(vf->ops->get_status(vf->be) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		dev_warn(vv_dev(vd), "VF %s refused the features it had accepted (0x%016llx)\n",
+			 dev_name(vf->dev), vd->negotiated);
+		return false;
+	}
+	vd->config_vector = vf->ops->set_config_vector(vf->be,
+						       vd->config_vector);
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		q = vv_vf_queue(vd, gq);
+		if (q < 0)
+			continue;
+		vq = &vd->vqs[gq];
+		if (vq->size != vf->queue_max[q])
+			vq->size = vf->ops->queue_set_size(vf->be, q, vq->size);
+		vq->vector = vf->ops->queue_set_vector(vf->be, q, vq->vector);
+		if (vq->enabled)
+			vf->ops->queue_set_address(vf->be, q, vq->desc,
+						   vq->avail, vq->used);
+	}
+	return true;
 }
 
 static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)

@@ -89,4 +89,12 @@ static inline struct iommu_domain *iommu_paging_domain_alloc(struct device *dev)
 }
 #endif
 
+/*
+ * 6.2: VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, answered by the driver's
+ * migration_get_data_size(), which the core then calls unchecked.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define COMPAT_HAVE_MIG_DATA_SIZE
+#endif
+
 #endif /* _VHOST_VFIO_COMPAT_H */

@@ -898,3 +898,74 @@ void vmm_dev_destroy(struct vmm_dev *dev)
 	if (dev->uuid[0] && mdev_exists(dev->uuid))
 		mdev_remove(dev->uuid);
 }
+
+/* One VFIO_DEVICE_FEATURE call with @len bytes of payload in and out. */
+static int vmm_feature(struct vmm *vmm, u32 flags, void *data, size_t len)
+{
+	u64 buf[(sizeof(struct vfio_device_feature) + 64) / sizeof(u64)] = { };
+	struct vfio_device_feature *f = (void *)buf;
+
+	if (len > 64)
+		return -EINVAL;
+	f->argsz = sizeof(*f) + len;
+	f->flags = flags;
+	memcpy(f->data, data, len);
+	if (ioctl(vmm->device, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(data, f->data, len);
+	return 0;
+}
+
+int vmm_mig_flags(struct vmm *vmm, u64 *flags)
+{
+	struct vfio_device_feature_migration mig = { };
+	int ret;
+
+	ret = vmm_feature(vmm, VFIO_DEVICE_FEATURE_GET |
+			  VFIO_DEVICE_FEATURE_MIGRATION, &mig, sizeof(mig));
+	if (!ret)
+		*flags = mig.flags;
+	return ret;
+}
+
+int vmm_mig_get_state(struct vmm *vmm, u32 *state)
+{
+	struct vfio_device_feature_mig_state mig = { };
+	int ret;
+
+	ret = vmm_feature(vmm, VFIO_DEVICE_FEATURE_GET |
+			  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &mig,
+			  sizeof(mig));
+	if (!ret)
+		*state = mig.device_state;
+	return ret;
+}
+
+int vmm_mig_set_state(struct vmm *vmm, u32 state, int *data_fd)
+{
+	struct vfio_device_feature_mig_state mig = { .device_state = state };
+	int ret;
+
+	mig.data_fd = -1;
+	ret = vmm_feature(vmm, VFIO_DEVICE_FEATURE_SET |
+			  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &mig,
+			  sizeof(mig));
+	if (data_fd)
+		*data_fd = ret ? -1 : mig.data_fd;
+	else if (!ret && mig.data_fd >= 0)
+		close(mig.data_fd);
+	return ret;
+}
+
+int vmm_mig_data_size(struct vmm *vmm, u64 *len)
+{
+	struct vfio_device_feature_mig_data_size size = { };
+	int ret;
+
+	ret = vmm_feature(vmm, VFIO_DEVICE_FEATURE_GET |
+			  VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &size,
+			  sizeof(size));
+	if (!ret)
+		*len = size.stop_copy_length;
+	return ret;
+}

@@ -247,4 +247,20 @@ int __vmm_dev_create(struct vmm_dev *dev, const char *bdf, unsigned int flags);
 /* Close (if open) and remove the mdev (if still there); safe to repeat. */
 void vmm_dev_destroy(struct vmm_dev *dev);
 
+/*
+ * VFIO migration v2 (VFIO_DEVICE_FEATURE).  Each returns 0 or a negative
+ * errno; a state change that opens a data fd returns it in *@data_fd
+ * (-1 when none).
+ */
+#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE	9
+struct vfio_device_feature_mig_data_size {
+	__aligned_u64 stop_copy_length;
+};
+#endif
+int vmm_mig_flags(struct vmm *vmm, u64 *flags);
+int vmm_mig_get_state(struct vmm *vmm, u32 *state);
+int vmm_mig_set_state(struct vmm *vmm, u32 state, int *data_fd);
+int vmm_mig_data_size(struct vmm *vmm, u64 *len);
+
 #endif /* _VV_SELFTEST_VMM_H */
