@@ -37,7 +37,9 @@
 # deterministic.  Asserts nothing about time.
 #
 # Environment: VV_BENCH_ROUNDS (5), VV_BENCH_BULK_MB (16),
-# VV_BENCH_UDP_SECONDS (5), VV_BENCH_COLUMNS (all that apply).
+# VV_BENCH_UDP_SECONDS (5), VV_BENCH_COLUMNS (all that apply),
+# VV_BENCH_RAW and VV_BENCH_TABLE (the raw values and the tables; default
+# $VV_OUT/bench-net.txt and $VV_OUT/bench-table.txt).
 set -u
 # shellcheck disable=SC1091
 . "$VV_PROJECT/selftests/vhost-vfio/lib.sh"
@@ -48,7 +50,8 @@ ROUNDS=${VV_BENCH_ROUNDS:-5}
 BULK_MB=${VV_BENCH_BULK_MB:-16}
 UDP_S=${VV_BENCH_UDP_SECONDS:-5}
 VDPA_DIR=$VV_PROJECT/.vm-out/vdpa-$VV_HOST
-out=$VV_OUT/bench-net.txt
+out=${VV_BENCH_RAW:-$VV_OUT/bench-net.txt}
+table=${VV_BENCH_TABLE:-$VV_OUT/bench-table.txt}
 : > "$out"
 P=/machine/peripheral-anon/device[0]/virtio-backend
 # The control queue cannot be shrunk by the guest (see l2_script): the vdpa
@@ -188,7 +191,9 @@ run_column() {
 	rm -f "$d/mon"
 	# vhost-vdpa pins guest memory against RLIMIT_MEMLOCK.
 	ulimit -l unlimited
+	# debug-threads: vCPU threads are named "CPU n/KVM", the others not.
 	vv_l2_qemu "file:$log" "$d/l2.gz" 900 -S -serial "pipe:$d/ctl" -pidfile "$d/pid" \
+		-name "bench-$col,debug-threads=on" \
 		-qmp "unix:$d/mon,server=on,wait=off" "${dev[@]}" > "$d/qemu.txt" 2>&1 &
 	l2=$!
 	until [ -S "$d/mon" ] || ! kill -0 "$l2" 2> /dev/null; do sleep 0.2; done
@@ -259,6 +264,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 
-"$VV_PROJECT/scripts/vm/bench-net-table.sh" "$out" "${cols[@]}" | tee "$VV_OUT/bench-table.txt"
+"$VV_PROJECT/scripts/vm/bench-net-table.sh" "$out" "${cols[@]}" | tee "$table"
 grep -q '^vp_vdpa ' /proc/modules && rmmod vp_vdpa
 vv_unload_modules
