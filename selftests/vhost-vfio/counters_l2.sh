@@ -7,9 +7,12 @@
 # of B, in one L1 (scripts/vm/bench-net-l1.sh, one round, no timing
 # asserted).  Over the transfer alone, L1 KVM's MMIO exits of the guest's
 # VM are equal (no kick, no register access of the data path leaves the
-# guest), and L2's QEMU wakes up in user space fewer times than the
-# function interrupts (interrupts reach KVM through irqfds, not through
-# QEMU).
+# guest), and L2's QEMU (its threads other than the vCPU's) wakes up in
+# user space no more often per function interrupt than with passthrough,
+# whose interrupts reach KVM through irqfds without QEMU: no wakeup per
+# interrupt.  QEMU's main loop also wakes for its own timers, so the
+# comparison allows half as much again (both sides ran in the same L1, one
+# after the other).
 . "$(dirname "$0")/lib.sh"
 
 set -u
@@ -36,8 +39,10 @@ pt_mmio=$(get passthrough mmio) md_mmio=$(get mdev mmio)
 vv_check "MMIO exits over the transfer: mdev ${md_mmio:-?} = passthrough ${pt_mmio:-?}" \
 	test -n "$md_mmio" -a "${md_mmio:-x}" = "${pt_mmio:-y}"
 md_irq=$(get mdev devirq) md_wake=$(get mdev qwake)
-vv_check "mdev: interrupts delivered over the transfer (${md_irq:-?})" \
-	test "${md_irq:-0}" -gt 0
-vv_check "mdev: QEMU user-space wakeups ${md_wake:-?} < interrupts ${md_irq:-?} (none per interrupt)" \
-	test "${md_wake:-1}" -lt "${md_irq:-0}"
+pt_irq=$(get passthrough devirq) pt_wake=$(get passthrough qwake)
+vv_check "interrupts delivered over the transfer (mdev ${md_irq:-?}, passthrough ${pt_irq:-?})" \
+	test "${md_irq:-0}" -gt 0 -a "${pt_irq:-0}" -gt 0
+# md_wake / md_irq <= 1.5 * pt_wake / pt_irq, in integers.
+vv_check "QEMU user-space wakeups per interrupt: mdev ${md_wake:-?}/${md_irq:-?} <= 1.5 x passthrough ${pt_wake:-?}/${pt_irq:-?}" \
+	test $((2 * ${md_wake:-1} * ${pt_irq:-0})) -le $((3 * ${pt_wake:-0} * ${md_irq:-1}))
 vv_exit
