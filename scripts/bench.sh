@@ -15,6 +15,6 @@ name=bench
 [ "$host" = debian12 ] || name=bench-$host
 "$top/scripts/vm/host-prepare.sh" "$host"
 [ "$host" = debian12 ] || "$top/scripts/vm/vdpa-build.sh" "$host" > /dev/null
-scripts/vm-run.sh --quiet --host "$host" --name "$name" --timeout 3600 --mem 6G \
+scripts/vm-run.sh --quiet --host "$host" --name "$name" --timeout 5400 --mem 6G \
 	--nic-opts 1:page-per-vq=on -- scripts/vm/bench-l1.sh
 cat ".vm-out/$name/bench-table.txt"
