@@ -7,12 +7,11 @@
 # of B, in one L1 (scripts/vm/bench-net-l1.sh, one round, no timing
 # asserted).  Over the transfer alone, L1 KVM's MMIO exits of the guest's
 # VM are equal (no kick, no register access of the data path leaves the
-# guest), and L2's QEMU (its threads other than the vCPU's) wakes up in
-# user space no more often per function interrupt than with passthrough,
-# whose interrupts reach KVM through irqfds without QEMU: no wakeup per
-# interrupt.  QEMU's main loop also wakes for its own timers, so the
-# comparison allows half as much again (both sides ran in the same L1, one
-# after the other).
+# guest), and L2's QEMU (its threads other than the vCPU's) does not wake
+# up in user space per function interrupt: fewer than one wakeup per four
+# interrupts, or, where QEMU's own timers wake it often (a loaded L1), no
+# more per interrupt than with passthrough, whose interrupts reach KVM
+# through irqfds without QEMU (half as much again allowed).
 . "$(dirname "$0")/lib.sh"
 
 set -u
@@ -42,7 +41,14 @@ md_irq=$(get mdev devirq) md_wake=$(get mdev qwake)
 pt_irq=$(get passthrough devirq) pt_wake=$(get passthrough qwake)
 vv_check "interrupts delivered over the transfer (mdev ${md_irq:-?}, passthrough ${pt_irq:-?})" \
 	test "${md_irq:-0}" -gt 0 -a "${pt_irq:-0}" -gt 0
-# md_wake / md_irq <= 1.5 * pt_wake / pt_irq, in integers.
-vv_check "QEMU user-space wakeups per interrupt: mdev ${md_wake:-?}/${md_irq:-?} <= 1.5 x passthrough ${pt_wake:-?}/${pt_irq:-?}" \
-	test $((2 * ${md_wake:-1} * ${pt_irq:-0})) -le $((3 * ${pt_wake:-0} * ${md_irq:-1}))
+# Fewer than one wakeup per 4 interrupts, or (a loaded L1, where QEMU's
+# timers wake it hundreds of times a second) no more per interrupt than
+# passthrough's, with half as much again: md_wake / md_irq <= 1.5 *
+# pt_wake / pt_irq, in integers.
+wakes_ok() {
+	[ $((4 * ${md_wake:-1})) -lt "${md_irq:-0}" ] ||
+		[ $((2 * ${md_wake:-1} * ${pt_irq:-0})) -le $((3 * ${pt_wake:-0} * ${md_irq:-1})) ]
+}
+vv_check "QEMU user-space wakeups per interrupt: mdev ${md_wake:-?}/${md_irq:-?} (passthrough ${pt_wake:-?}/${pt_irq:-?}): none per interrupt" \
+	wakes_ok
 vv_exit
