@@ -46,6 +46,7 @@ vv_check "interrupts delivered over the transfer (mdev ${md_irq:-?}, passthrough
 # passthrough's, with half as much again: md_wake / md_irq <= 1.5 *
 # pt_wake / pt_irq, in integers.
 wakes_ok() {
+	[ -n "$md_wake" ] && [ -n "$md_irq" ] && [ -n "$pt_wake" ] && [ -n "$pt_irq" ] || return 1
 	[ $((4 * ${md_wake:-1})) -lt "${md_irq:-0}" ] ||
 		[ $((2 * ${md_wake:-1} * ${pt_irq:-0})) -le $((3 * ${pt_wake:-0} * ${md_irq:-1})) ]
 }
