@@ -53,7 +53,7 @@ VDPA_DIR=$VV_PROJECT/.vm-out/vdpa-$VV_HOST
 out=${VV_BENCH_RAW:-$VV_OUT/bench-net.txt}
 table=${VV_BENCH_TABLE:-$VV_OUT/bench-table.txt}
 : > "$out"
-P=/machine/peripheral-anon/device[0]/virtio-backend
+P="/machine/peripheral-anon/device[0]/virtio-backend"
 # The control queue cannot be shrunk by the guest (see l2_script): the vdpa
 # column's guest device has none, so vhost-vdpa serves the data queues.
 VDPA_NOCTRL=ctrl_vq=off,ctrl_rx=off,ctrl_vlan=off,ctrl_rx_extra=off,ctrl_mac_addr=off,guest_announce=off
