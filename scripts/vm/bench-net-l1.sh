@@ -116,7 +116,11 @@ counters() {
 		esac
 		read -r v _ < "$t/schedstat" 2> /dev/null && ns=$((ns + v))
 	done
-	irq=$(awk -v b="$B" '$0 ~ b { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts)
+	# The function's vectors: 6.12 names the MSI-X domain after the BDF;
+	# on 6.1 only the action names it (vfio-msix[N](BDF)), and the mdev's
+	# actions name the mdev (vhost-vfio-msix[N](UUID), the caller's $uuid).
+	irq=$(awk -v b="$B" -v u="${uuid:-}" '$0 ~ b || (u != "" && index($0, u)) {
+		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts)
 	echo "exits $(cat "$kvm/exits") mmio $(cat "$kvm/mmio_exits") io $(cat "$kvm/io_exits")" \
 		"irqinj $(cat "$kvm/irq_injections") devirq $irq qwake $q vwake $w" \
 		"arx $(cat "/sys/class/net/$ifname/statistics/rx_packets")" \
