@@ -486,6 +486,8 @@ vv_wait_console() {
 		inotifywait -q -t 5 -e modify "$log" > /dev/null 2>&1
 		[ $? = 1 ] && sleep 1	# no inotify: poll
 	done
+	# Found: the loop's own status is its body's last, not the match.
+	return 0
 }
 
 # vv_l2_firmware LOG TIMEOUT QEMU_DEVICE_ARGS...: start a nested guest with
