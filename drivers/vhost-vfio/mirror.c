@@ -588,6 +588,7 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd)
 	m->grown_pages = 0;
 	m->gap_pages = 0;
 	m->last_pin_calls = 0;
+	m->transient_retries = 0;
 	m->last_error = 0;
 	m->build_ns = 0;
 	m->build_pin_ns = 0;
@@ -799,6 +800,7 @@ static int vv_pass_commit(struct vhost_vfio_dev *vd, struct vv_builder *b)
 	}
 	m->gap_pages = b->gap_pages;
 	m->last_pin_calls = b->pin_calls;
+	m->transient_retries = 0;
 	m->reserved_pages = b->reserved_pages;
 	spin_lock(&m->state_lock);
 	/* Unmapped while we pinned: what was cut stays cut, look again. */
@@ -850,6 +852,45 @@ static void vv_pass_failed(struct vhost_vfio_dev *vd, struct vv_builder *b,
 	m->last_error = ret;
 }
 
+static u64 vv_memslots_gen(struct kvm *kvm);
+static void vv_queue_pass(struct vhost_vfio_mirror *m);
+
+/* Passes in a row that may retry a mismatch seen while the map changed. */
+#define VV_TRANSIENT_RETRIES	3
+
+/*
+ * An IOVA whose page is not KVM's page for that GPA, while the VMM was
+ * changing its memory map (memslots or DMA mappings moved since the pass
+ * began): QEMU maps a range into the container before KVM has its new
+ * memslot, so a guest firmware toggling the shadowed BIOS area makes such
+ * a moment.  Not a guest IOMMU yet: what is mapped stays, and another pass
+ * is queued, a few times in a row at most; a DRIVER_OK waiting for the
+ * mirror waits for that pass.
+ */
+static bool vv_pass_transient(struct vhost_vfio_dev *vd, struct vv_builder *b)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	bool moved;
+
+	mutex_lock(&m->lock);
+	moved = m->unmap_seq != b->seq;
+	mutex_unlock(&m->lock);
+	moved = moved || vv_memslots_gen(m->kvm) != b->gen;
+	if (!moved || m->transient_retries >= VV_TRANSIENT_RETRIES)
+		return false;
+	m->transient_retries++;
+	/* The run pinned so far is kept: the next pass must see it mapped. */
+	vv_builder_flush(vd);
+	spin_lock(&m->state_lock);
+	m->valid = false;
+	vv_queue_pass(m);
+	spin_unlock(&m->state_lock);
+	trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), -EAGAIN,
+				      m->pinned_pages,
+				      local_clock() - b->start_ns, b->refill);
+	return true;
+}
+
 /**
  * vhost_vfio_mirror_build - one pass: pin what the memslots hold and the
  *	mirror does not
@@ -871,7 +912,9 @@ int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd)
 		ret = vv_pass_pin(vd, &b);
 	if (!ret)
 		ret = vv_pass_commit(vd, &b);
-	if (ret)
+	if (ret == -VV_ERR_NOT_GPA && vv_pass_transient(vd, &b))
+		ret = -EAGAIN;
+	else if (ret)
 		vv_pass_failed(vd, &b, ret);
 	else
 		trace_vhost_vfio_mirror_build(dev_name(vv_dev(vd)), 0,

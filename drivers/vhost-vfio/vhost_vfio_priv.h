@@ -232,6 +232,8 @@ struct vhost_vfio_span {
  * @grown_pages: pages added by every pass but the first since open
  * @gap_pages: memslot pages VFIO refused to pin at the last pass
  * @last_pin_calls: vfio_pin_pages() calls the last pass made
+ * @transient_retries: passes in a row that met a page not at its GPA while
+ *	the VMM's memory map moved, and were retried (mirror.c)
  * @valid: the mirror is complete for memslot generation @gen
  * @gen: memslot generation the mirror was built from
  * @excluded: IOVA never mapped (reserved regions, outside the aperture)
@@ -268,6 +270,7 @@ struct vhost_vfio_mirror {
 	struct mutex lock;	/* build/teardown vs dma_unmap */
 	u64 gap_pages;
 	u64 last_pin_calls;
+	unsigned int transient_retries;
 	struct vhost_vfio_span *excluded;
 	unsigned int nr_excluded;
 	u64 reserved_pages;
