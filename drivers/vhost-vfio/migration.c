@@ -650,8 +650,13 @@ static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 	/* All of a write or none of it: nothing is kept of an oversize one. */
 	if (count > migf->cap)
 		return -EFBIG;
-	if (!count)
-		return 0;
+	/* Nothing to copy, but a stream that ended says so, as read() does. */
+	if (!count) {
+		mutex_lock(&migf->lock);
+		ret = migf->disabled ? -ENODEV : 0;
+		mutex_unlock(&migf->lock);
+		return ret;
+	}
 	/*
 	 * Copied in before the lock, which nests inside the device lock: a
 	 * stalled user copy must not hold up vv_mig_resume_end().

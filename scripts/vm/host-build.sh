@@ -50,26 +50,8 @@ mkdir -p "$build"
 	while read -r f; do [ -e "$top/$f" ] || rm -f "$f"; done)
 
 echo "host-build: $host ($vv_host_kver, $(chroot "$vv_host_root" gcc --version | head -n 1)): make $*" >&2
-unshare -m --propagation private bash -c '
-	set -e
-	root=$1 build=$2 src=$3
-	shift 3
-	t=$(mktemp -d)
-	mount -t tmpfs tmpfs "$t"
-	mkdir -p "$t/upper" "$t/work" "$t/root"
-	mount -t overlay overlay -o "lowerdir=$root,upperdir=$t/upper,workdir=$t/work" "$t/root"
-	r=$t/root
-	mount -t proc proc "$r/proc"
-	mount -t sysfs sysfs "$r/sys"
-	mount --rbind /dev "$r/dev"
-	mount -t tmpfs tmpfs "$r/tmp"
-	mkdir -p "$r$build"
-	mount --bind "$build" "$r$build"
-	if [ -d "$src" ]; then
-		mkdir -p "$r$src"
-		mount --bind -o ro "$src" "$r$src"
-	fi
-	cd "$r$build"
-	exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		LC_ALL=C.UTF-8 bash -c "cd \"\$0\" && exec make \"\$@\"" "$build" "$@"' \
-	_ "$vv_host_root" "$build" "$src" "$@"
+binds=(-b "$build:$build")
+[ ! -d "$src" ] || binds+=(-r "$src:$src")
+# shellcheck disable=SC2016 # expanded in the chroot
+vv_chroot "$vv_host_root" "${binds[@]}" -- \
+	bash -c 'cd "$0" && exec make "$@"' "$build" "$@"

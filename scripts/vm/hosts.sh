@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 # Sourced, not executed.  The host generations the harness can boot as L1,
 # by name:
 #
@@ -33,6 +34,7 @@ vv_host() {
 			return 1
 		fi
 		vv_host_kver=$("$vv_top/scripts/vm/debian13-root.sh" --kver)
+		# shellcheck disable=SC2034 # for the scripts that source this
 		vv_host_build=$vv_top/.vm-out/build-debian13
 		;;
 	*)
@@ -45,4 +47,44 @@ vv_host() {
 		echo "host $1: $vv_host_kernel missing (run 'make deps')" >&2
 		return 1
 	fi
+}
+
+# vv_chroot ROOT [-b SRC:DST | -r SRC:DST]... -- COMMAND...: run COMMAND in
+# a throw-away overlay of ROOT (ROOT itself is never written), in a private
+# mount namespace: /proc, /sys, /dev and a fresh /tmp, SRC bound at DST (-b
+# read-write, -r read-only), the build machine's resolv.conf (apt reaches
+# the registry), and an environment of PATH, HOME and LC_ALL only (give
+# COMMAND more with env).  The overlay goes away with COMMAND.
+vv_chroot() {
+	local root=$1
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare -m --propagation private bash -c '
+		set -e
+		root=$1
+		shift
+		t=$(mktemp -d)
+		mount -t tmpfs tmpfs "$t"
+		mkdir -p "$t/upper" "$t/work" "$t/root"
+		mount -t overlay overlay \
+			-o "lowerdir=$root,upperdir=$t/upper,workdir=$t/work" "$t/root"
+		r=$t/root
+		mount -t proc proc "$r/proc"
+		mount -t sysfs sysfs "$r/sys"
+		mount --rbind /dev "$r/dev"
+		mount -t tmpfs tmpfs "$r/tmp"
+		while [ "$1" != -- ]; do
+			src=${2%%:*} dst=$r${2#*:}
+			mkdir -p "$dst"
+			case $1 in
+			-b) mount --bind "$src" "$dst";;
+			-r) mount --bind -o ro "$src" "$dst";;
+			*) echo "vv_chroot: bad option $1" >&2; exit 2;;
+			esac
+			shift 2
+		done
+		shift
+		cp /etc/resolv.conf "$r/etc/resolv.conf" 2> /dev/null || true
+		exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LC_ALL=C.UTF-8 "$@"' _ "$root" "$@"
 }

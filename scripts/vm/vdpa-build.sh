@@ -35,42 +35,27 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 echo "vdpa-build: vp_vdpa.ko for $vv_host_kver from Debian's linux-source package" >&2
-unshare -m --propagation private bash -c '
+# shellcheck disable=SC2016 # expanded in the chroot
+vv_chroot "$vv_host_root" -b "$out:/out" -r "$top/scripts/vm:/src" -- \
+	env DEBIAN_FRONTEND=noninteractive KVER="$vv_host_kver" bash -c '
 	set -e
-	root=$1 out=$2 kver=$3 src=$4
-	t=$(mktemp -d)
-	mount -t tmpfs tmpfs "$t"
-	mkdir -p "$t/upper" "$t/work" "$t/root"
-	mount -t overlay overlay -o "lowerdir=$root,upperdir=$t/upper,workdir=$t/work" "$t/root"
-	r=$t/root
-	mount -t proc proc "$r/proc"
-	mount -t sysfs sysfs "$r/sys"
-	mount --rbind /dev "$r/dev"
-	mkdir -p "$r/out" "$r/src"
-	mount --bind "$out" "$r/out"
-	mount --bind -o ro "$src" "$r/src"
-	cp /etc/resolv.conf "$r/etc/resolv.conf" 2> /dev/null || true
-	exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 KVER="$kver" bash -c "
-		set -e
-		apt-get update -qq
-		series=\${KVER%.*}
-		ver=\$(dpkg-query -W -f=\"\\\${Version}\" linux-image-\$KVER)
-		# The image'"'"'s own source if the mirror has it, else the newest.
-		if apt-get install -y -qq linux-source-\$series=\$ver > /out/apt.log 2>&1; then :; else
-			apt-get install -y -qq linux-source-\$series >> /out/apt.log 2>&1
-		fi
-		src=\$(dpkg-query -W -f=\"\\\${Version}\" linux-source-\$series)
-		mkdir /tmp/vp
-		tar -xf /usr/src/linux-source-\$series.tar.xz -C /tmp/vp --strip-components=4 \
-			linux-source-\$series/drivers/vdpa/virtio_pci/vp_vdpa.c
-		echo \"obj-m := vp_vdpa.o\" > /tmp/vp/Kbuild
-		make -s -C /lib/modules/\$KVER/build M=/tmp/vp modules 2>&1 | grep -v \"Skipping BTF\" || true
-		cp /tmp/vp/vp_vdpa.ko /out/
-		gcc -O2 -static -Wall -o /out/vdpa-ringsize /src/vdpa-ringsize.c
-		echo \"vp_vdpa.c from linux-source-\$series \$src (kernel image \$ver)\" > /out/source
-		echo \$KVER > /out/kver
-	"' _ "$vv_host_root" "$out" "$vv_host_kver" "$top/scripts/vm"
+	apt-get update -qq
+	series=${KVER%.*}
+	ver=$(dpkg-query -W -f="\${Version}" "linux-image-$KVER")
+	# The image'"'"'s own source if the mirror has it, else the newest.
+	if apt-get install -y -qq "linux-source-$series=$ver" > /out/apt.log 2>&1; then :; else
+		apt-get install -y -qq "linux-source-$series" >> /out/apt.log 2>&1
+	fi
+	src=$(dpkg-query -W -f="\${Version}" "linux-source-$series")
+	mkdir /tmp/vp
+	tar -xf "/usr/src/linux-source-$series.tar.xz" -C /tmp/vp --strip-components=4 \
+		"linux-source-$series/drivers/vdpa/virtio_pci/vp_vdpa.c"
+	echo "obj-m := vp_vdpa.o" > /tmp/vp/Kbuild
+	make -s -C "/lib/modules/$KVER/build" M=/tmp/vp modules 2>&1 | grep -v "Skipping BTF" || true
+	cp /tmp/vp/vp_vdpa.ko /out/
+	gcc -O2 -static -Wall -o /out/vdpa-ringsize /src/vdpa-ringsize.c
+	echo "vp_vdpa.c from linux-source-$series $src (kernel image $ver)" > /out/source
+	echo "$KVER" > /out/kver'
 [ -f "$ko" ] || { echo "vdpa-build: no vp_vdpa.ko (see $out/apt.log)" >&2; exit 1; }
 echo "vdpa-build: $(cat "$out/source")" >&2
 echo "$ko"

@@ -443,6 +443,9 @@ TEST_F(mig, every_arc)
 	ASSERT_EQ(0, vmm_mig_set_state(v, STOP, NULL));
 	EXPECT_EQ(-1, write(fd, buf, 1));
 	EXPECT_EQ(ENODEV, errno);
+	/* Also with nothing to write: the stream ended either way. */
+	EXPECT_EQ(-1, write(fd, buf, 0));
+	EXPECT_EQ(ENODEV, errno);
 	close(fd);
 	ASSERT_EQ(0, vmm_mig_set_state(v, RUNNING, NULL));
 	EXPECT_EQ(FEAT_OK, vmm_vio_status(v));
@@ -851,6 +854,8 @@ TEST_F(mig, close_with_data_fd_open)
 	ASSERT_EQ(0, vmm_mig_set_state(&self->a.vmm, RESUMING, &resume_fd));
 	dev_close(&self->a);
 	EXPECT_EQ(-1, write(resume_fd, buf, sizeof(buf)));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, write(resume_fd, buf, 0));
 	EXPECT_EQ(ENODEV, errno);
 	close(resume_fd);
 
