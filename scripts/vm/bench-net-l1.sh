@@ -31,6 +31,10 @@
 #   qcpu l1cpu             CPU time (ms) of L2's QEMU (all threads), and
 #                          of all of L1 (non-idle)
 #
+# Between the TCP and the UDP phases an idle phase as long as the TCP one
+# (L2 waits, L1 sleeps) is the baseline of what QEMU and L1 do with no
+# traffic (qwake: QEMU's timers).
+#
 # Prints one table of medians with min and max over the rounds, and one of
 # counters per MiB (per round trip for ping), medians; raw values in
 # $VV_OUT/bench-net.txt.  Timings inform; the counters are what is
@@ -96,6 +100,7 @@ phase ping
 echo "L2-PING \$(ping -c 20 -i 0.2 $L1_IP | sed -n 's/.*min\/avg\/max = //p')"
 phase tcp
 timeout 300 sh -c 'dd if=/dev/zero bs=1M count=$BULK_MB 2> /dev/null | nc -w 5 $L1_IP 5001' && echo L2-SEND-OK
+phase idle
 phase udp64
 /udp_bench send $L1_IP 5002 $UDP_S 64
 phase udp1400
@@ -150,6 +155,7 @@ delta() {
 # counters..." lines to $out.
 run_column() {
 	local col=$1 r=$2 d log pid dev=() uuid="" ph prev="" cur="" last="" m n l2 sinks
+	local now tcp_start=0 tcp_s
 	d=$(mktemp -d)
 	cp "$VV_BIN/udp_bench" "$d/"
 	l2_script "$col" > "$d/test.sh"
@@ -206,7 +212,7 @@ run_column() {
 		"$VV_PROJECT/scripts/vm/qmp.py" "$d/mon" "set_link v0 off" > /dev/null
 	fi
 	"$VV_PROJECT/scripts/vm/qmp.py" "$d/mon" "cont" > /dev/null
-	for ph in up ping tcp udp64 udp1400 end; do
+	for ph in up ping tcp idle udp64 udp1400 end; do
 		wait_line "$log" "$l2" "^L2-PHASE $ph" || break
 		if [ "$ph" = up ] && [ "$col" = vdpa ]; then
 			"$VV_PROJECT/scripts/vm/qmp.py" "$d/mon" "set_link v0 on" > /dev/null
@@ -228,8 +234,18 @@ run_column() {
 				"/sys/kernel/debug/vhost_vfio/$uuid/counters" >> "$out"
 		fi
 		cur=$(counters "$pid")
+		now=$EPOCHREALTIME
 		[ -n "$prev" ] && echo "$col $r phase $last $(delta "$prev" "$cur")" >> "$out"
 		prev=$cur last=$ph
+		[ "$ph" != tcp ] || tcp_start=$now
+		if [ "$ph" = idle ]; then
+			# The idle baseline: L2 waits on its serial port, as long
+			# as the transfer took; QEMU's own timers wake it as often
+			# as during the transfer, the interrupts do not.
+			tcp_s=$(awk -v a="$tcp_start" -v b="$now" 'BEGIN { printf "%.3f", b - a }')
+			echo "$col $r tcp_seconds $tcp_s" >> "$out"
+			sleep "$tcp_s"
+		fi
 		echo go > "$d/ctl.in"
 	done
 	wait "$l2"

@@ -27,4 +27,6 @@ echo "$hits" | head -n 20 | sed 's/^/    splat: /' >&2
 first=$(echo "$hits" | head -n 1 | cut -d: -f1)
 echo "    first splat in context:" >&2
 sed -n "$((first > 5 ? first - 5 : 1)),$((first + 60))p" "$1" | sed 's/^/    | /' >&2
+# Again last, where a log's tail (all a CI summary may show) still has it.
+echo "    first of $n splat lines (log line $first): $(echo "$hits" | head -n 1 | cut -d: -f2-)" >&2
 exit 1

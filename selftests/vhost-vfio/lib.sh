@@ -113,12 +113,41 @@ vv_l2_qemu() {
 		-append "console=ttyS0 panic=-1 quiet no_timer_check noxsave" "$@" < /dev/null
 }
 
+# How a nested guest ended, when it stops without its verdict: its QEMU's
+# exit status (124: killed by the timeout), and whether L1's KVM ended it:
+# a triple fault (KVM_EXIT_SHUTDOWN, which QEMU's -no-reboot turns into a
+# silent exit), an internal error or a failed VM entry, as L1's
+# kvm_userspace_exit tracepoint records them (filtered to those three).
+VV_KVM_EXIT_EVENT=/sys/kernel/tracing/events/kvm/kvm_userspace_exit
+
+vv_l2_exit_watch() {
+	[ -d "$VV_KVM_EXIT_EVENT" ] || return 0
+	echo 'reason == 8 || reason == 9 || reason == 17' > "$VV_KVM_EXIT_EVENT/filter"
+	echo 1 > "$VV_KVM_EXIT_EVENT/enable"
+	echo 1 > /sys/kernel/tracing/tracing_on
+}
+
+# vv_l2_exit_report STATUS: print (as TAP comments) how L2's QEMU ended,
+# unless it exited 0 and KVM recorded nothing.
+vv_l2_exit_report() {
+	local ev=
+	if [ -d "$VV_KVM_EXIT_EVENT" ]; then
+		ev=$(grep -a kvm_userspace_exit /sys/kernel/tracing/trace | tail -n 3)
+		echo 0 > "$VV_KVM_EXIT_EVENT/enable"
+	fi
+	[ "$1" != 0 ] || [ -n "$ev" ] || return 0
+	echo "# L2's QEMU exited with status $1"
+	[ -z "$ev" ] || echo "$ev" | sed 's/^ */# L1 KVM ended L2: /'
+}
+
 # vv_run_l2 LOG INITRD TIMEOUT QEMU_DEVICE_ARGS...: vv_l2_qemu with the
 # console in LOG.  Succeeds if L2 reported its test exit status 0.
 vv_run_l2() {
 	local log=$1
 	shift
+	vv_l2_exit_watch
 	vv_l2_qemu "file:$log" "$@"
+	vv_l2_exit_report $?
 	grep -q '^L2-TEST-EXIT=0' "$log"
 }
 
@@ -456,6 +485,7 @@ vv_run_l2_watched() {
 	mon=$VV_TMP/l2-mon-$$.sock
 	rm -f "$mon" "$log"
 	: > "$log"
+	vv_l2_exit_watch
 	vv_l2_qemu "file:$log" "$initrd" "$tmo" -qmp "unix:$mon,server=on,wait=off" "$@" &
 	l2=$!
 	# The console is written as L2 goes: wait for its verdict or its exit.
@@ -466,6 +496,7 @@ vv_run_l2_watched() {
 	done
 	grep -q '^L2-STALL' "$log" && vv_stall_record "$rec" "$mon" "$bdf" "$peer" "$uuid"
 	wait "$l2"
+	vv_l2_exit_report $?
 	rm -f "$mon"
 	grep -q '^L2-TEST-EXIT=0' "$log"
 }
