@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 set -u
-read -r A _ <<< "$VV_NICS"
+read -r A B _ <<< "$VV_NICS"
 CLI=$VV_PROJECT/tools/vhost-vfio
 MAC=52:54:00:aa:bb:01
 
@@ -68,6 +68,29 @@ vv_check "set while a VMM holds the device open: busy, says to stop the guest" \
 exec {HOLD[1]}>&-
 wait "$HOLD_PID"
 vv_log "holder said: $opened"
+# common-mask: this mdev and a function elsewhere (its maskable_features
+# as show --json prints them) that lacks one feature this one offers.
+maskable=$(json_get maskable_features <<< "$show")
+offered=$(json_get offered_features <<< "$show")
+bit=28	# RING_INDIRECT_DESC, else RING_EVENT_IDX
+(( offered >> bit & 1 )) || bit=29
+other=$(printf '0x%016x' $(( maskable & ~(1 << bit) )))
+vv_log "maskable $maskable, offered $offered; the other function lacks bit $bit: $other"
+mask=$("$CLI" common-mask "$uuid" "$other" 2> "$VV_TMP/gives-up")
+vv_log "common-mask: $mask; $(tr '\n' ' ' < "$VV_TMP/gives-up")"
+vv_check "common-mask of the mdev and a function lacking bit $bit: the two ANDed" \
+	test "$mask" = "$(printf '0x%016x' $(( maskable & other )))"
+vv_check "common-mask says what each gives up (the mdev: that one feature)" \
+	grep -q -E "^  $uuid: gives up RING_(INDIRECT_DESC|EVENT_IDX)\$" "$VV_TMP/gives-up"
+vv_check "the mdev provisioned with it offers all it did but that feature" \
+	bash -c "'$CLI' set '$uuid' --features-mask '$mask' &&
+		test \$(( \$(cat /sys/bus/mdev/devices/$uuid/offered_features) )) = $(( offered & ~(1 << bit) ))"
+vv_check "common-mask of a function with no mdev ($B): says to create one" \
+	expect_fail "$B serves no mdev: create one first" "$CLI" common-mask "$uuid" "$B"
+vv_check "common-mask of what is neither mdev, function nor hex: clear error" \
+	expect_fail "no-such: no such mdev or PCI function" "$CLI" common-mask "$uuid" no-such
+vv_check "common-mask of garbage: clear error" \
+	expect_fail "0xzz: not a hex value" "$CLI" common-mask "$uuid" 0xzz
 vv_check "destroy removes the mdev" \
 	bash -c "'$CLI' destroy '$uuid' && test ! -e /sys/bus/mdev/devices/$uuid"
 vv_check "destroy of an unknown mdev: clear error" \
