@@ -11,6 +11,9 @@
 #                type=vhost-vdpa with a virtio-net-pci (page-per-vq=on)
 #                (only where vp_vdpa.ko was built for L1's kernel:
 #                scripts/vm/vdpa-build.sh, the Debian 13 host)
+#   userirq      the mdev with QEMU's x-no-kvm-msix=on: QEMU, not KVM,
+#                takes every interrupt (only when asked for: the control
+#                that shows what tcp_eventfd_reads counts)
 #
 # with function A in L1 as the peer.  VV_BENCH_ROUNDS rounds (default 5),
 # the columns in alternating order (forward, then backward).  Each round
@@ -24,16 +27,21 @@
 #                          interrupts
 #   devirq                 interrupts of function B in L1 (its MSI-X
 #                          vectors, each signals an eventfd: an irqfd)
-#   qwake vwake            voluntary context switches of L2's QEMU: its
+#   qwake mwake vwake      voluntary context switches of L2's QEMU: its
 #                          non-vCPU threads (user-space wakeups: main loop,
-#                          workers) and its vCPU thread (halts)
+#                          workers), its main thread alone (the main loop,
+#                          where vfio-pci's eventfd handlers run when an
+#                          interrupt does not go to a KVM irqfd), and its
+#                          vCPU thread (halts)
 #   arx                    frames received by the peer A in L1
 #   qcpu l1cpu             CPU time (ms) of L2's QEMU (all threads), and
 #                          of all of L1 (non-idle)
 #
-# Between the TCP and the UDP phases an idle phase as long as the TCP one
-# (L2 waits, L1 sleeps) is the baseline of what QEMU and L1 do with no
-# traffic (qwake: QEMU's timers).
+# Between the TCP and the UDP phases a spin phase as long as the TCP one
+# (L2's vCPU loops, no traffic) is the baseline of what QEMU and L1 do
+# without the device (qwake: QEMU's timers).  Not an idle guest: on the
+# Debian 13 host QEMU woke 1330 times over an idle phase of L2 and 11 over
+# the mdev's transfer before it.
 #
 # Prints one table of medians with min and max over the rounds, and one of
 # counters per MiB (per round trip for ping), medians; raw values in
@@ -91,7 +99,7 @@ l2_script() {
 	[ "$1" = vdpa ] && echo "/vdpa-ringsize eth0 256 256"
 	cat <<L2
 stty -F /dev/ttyS1 raw -echo
-phase() { echo "L2-PHASE \$1"; read go < /dev/ttyS1; }
+phase() { echo "L2-PHASE \$1"; read go arg < /dev/ttyS1; }
 phase up
 ip link set eth0 up
 ip addr add $L2_IP/24 dev eth0
@@ -100,7 +108,8 @@ phase ping
 echo "L2-PING \$(ping -c 20 -i 0.2 $L1_IP | sed -n 's/.*min\/avg\/max = //p')"
 phase tcp
 timeout 300 sh -c 'dd if=/dev/zero bs=1M count=$BULK_MB 2> /dev/null | nc -w 5 $L1_IP 5001' && echo L2-SEND-OK
-phase idle
+phase spin
+timeout \$arg sh -c 'while :; do :; done'
 phase udp64
 /udp_bench send $L1_IP 5002 $UDP_S 64
 phase udp1400
@@ -111,7 +120,7 @@ L2
 
 # counters PID: one line of the counters for L2's QEMU PID (see above).
 counters() {
-	local pid=$1 kvm t v q=0 w=0 ns=0 irq
+	local pid=$1 kvm t v q=0 w=0 ns=0 irq mw
 	kvm=$(ls -d /sys/kernel/debug/kvm/"$pid"-* 2> /dev/null | head -n 1)
 	for t in /proc/"$pid"/task/*; do
 		v=$(sed -n 's/^voluntary_ctxt_switches:\s*//p' "$t/status" 2> /dev/null)
@@ -121,15 +130,55 @@ counters() {
 		esac
 		read -r v _ < "$t/schedstat" 2> /dev/null && ns=$((ns + v))
 	done
+	mw=$(sed -n 's/^voluntary_ctxt_switches:\s*//p' "/proc/$pid/task/$pid/status" 2> /dev/null)
 	# The function's vectors: 6.12 names the MSI-X domain after the BDF;
 	# on 6.1 only the action names it (vfio-msix[N](BDF)), and the mdev's
 	# actions name the mdev (vhost-vfio-msix[N](UUID), the caller's $uuid).
 	irq=$(awk -v b="$B" -v u="${uuid:-}" '$0 ~ b || (u != "" && index($0, u)) {
 		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts)
 	echo "exits $(cat "$kvm/exits") mmio $(cat "$kvm/mmio_exits") io $(cat "$kvm/io_exits")" \
-		"irqinj $(cat "$kvm/irq_injections") devirq $irq qwake $q vwake $w" \
+		"irqinj $(cat "$kvm/irq_injections") devirq $irq qwake $q mwake ${mw:-0} vwake $w" \
 		"arx $(cat "/sys/class/net/$ifname/statistics/rx_packets")" \
 		"qcpu $((ns / 1000000)) l1cpu $(awk '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) * 10 }' /proc/stat)"
+}
+
+# An interrupt that reaches L2 without QEMU never makes QEMU read its
+# eventfd: KVM's irqfd consumes it.  One QEMU handles in its main loop
+# (vfio-pci's own eventfd, while the guest masks the vector) costs one
+# read() on it.  So for an mdev column, L1's ftrace records the eventfds
+# QEMU gives the mdev's vectors (vhost_vfio_irq_set) and the read()s of
+# QEMU's main thread; a marker starts each phase.
+TRACING=/sys/kernel/tracing
+READ_EVENT=$TRACING/events/syscalls/sys_enter_read
+IRQ_EVENT=$TRACING/events/vhost_vfio/vhost_vfio_irq_set
+
+# reads_trace_begin PID: record for QEMU PID (its main thread).
+reads_trace_begin() {
+	[ -d "$READ_EVENT" ] && [ -d "$IRQ_EVENT" ] || return 0
+	echo 0 > "$TRACING/tracing_on"
+	echo > "$TRACING/trace"
+	echo "common_pid == $1" > "$READ_EVENT/filter"
+	echo 1 > "$READ_EVENT/enable"
+	echo 1 > "$IRQ_EVENT/enable"
+	echo 1 > "$TRACING/tracing_on"
+}
+
+# reads_trace_end COLUMN ROUND UUID: stop recording; append "COLUMN ROUND
+# tcp_eventfd_reads N", the reads of the vectors' eventfds in the TCP phase.
+reads_trace_end() {
+	local fds
+	[ -d "$READ_EVENT" ] && [ -d "$IRQ_EVENT" ] || return 0
+	echo 0 > "$READ_EVENT/enable"
+	echo 0 > "$IRQ_EVENT/enable"
+	echo 0 > "$READ_EVENT/filter"
+	# The syscall event prints the fd in hex.
+	fds=$(sed -n "s/.*vhost_vfio_irq_set: $3: MSI-X vector [0-9]* eventfd \([0-9][0-9]*\) .*/\1/p" \
+		"$TRACING/trace" | sort -u | xargs -r printf '%x ')
+	awk -v fds="$fds" -v c="$1" -v r="$2" '
+		BEGIN { n = split(fds, f, " "); for (i = 1; i <= n; i++) want["sys_read(fd: " f[i] ","] = 1 }
+		/vv-phase tcp$/ { on = 1 } /vv-phase spin$/ { on = 0 }
+		on && match($0, /sys_read\(fd: [0-9a-f]+,/) && (substr($0, RSTART, RLENGTH) in want) { reads++ }
+		END { print c, r, "tcp_eventfd_reads", reads + 0 }' "$TRACING/trace" >> "$out"
 }
 
 # wait_line LOG PID PATTERN: wait until L2's console LOG has a line
@@ -172,13 +221,14 @@ run_column() {
 	passthrough)
 		vv_bind "$B" vfio-pci || return 1
 		dev=(-device "vfio-pci,host=$B");;
-	mdev|trapped)
+	mdev|trapped|userirq)
 		[ "$col" = trapped ] && m=N || m=Y
 		echo "$m" > /sys/module/vhost_vfio/parameters/map_doorbells
 		vv_bind "$B" vhost_vfio_virtio_pci || return 1
 		uuid=$(cat /proc/sys/kernel/random/uuid)
 		echo "$uuid" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create" || return 1
-		dev=(-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid");;
+		dev=(-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid")
+		[ "$col" != userirq ] || dev[1]+=",x-no-kvm-msix=on";;
 	vdpa)
 		vv_bind "$B" vp-vdpa || return 1
 		vdpa dev add name vv-bench mgmtdev "pci/$B" || return 1
@@ -211,9 +261,11 @@ run_column() {
 	if [ "$col" = vdpa ]; then
 		"$VV_PROJECT/scripts/vm/qmp.py" "$d/mon" "set_link v0 off" > /dev/null
 	fi
+	[ -z "$uuid" ] || reads_trace_begin "$pid"
 	"$VV_PROJECT/scripts/vm/qmp.py" "$d/mon" "cont" > /dev/null
-	for ph in up ping tcp idle udp64 udp1400 end; do
+	for ph in up ping tcp spin udp64 udp1400 end; do
 		wait_line "$log" "$l2" "^L2-PHASE $ph" || break
+		[ ! -w "$TRACING/trace_marker" ] || echo "vv-phase $ph" > "$TRACING/trace_marker"
 		if [ "$ph" = up ] && [ "$col" = vdpa ]; then
 			"$VV_PROJECT/scripts/vm/qmp.py" "$d/mon" "set_link v0 on" > /dev/null
 			"$VV_PROJECT/scripts/vm/qmp.py" "$d/mon" "info virtio-status $P" |
@@ -238,17 +290,18 @@ run_column() {
 		[ -n "$prev" ] && echo "$col $r phase $last $(delta "$prev" "$cur")" >> "$out"
 		prev=$cur last=$ph
 		[ "$ph" != tcp ] || tcp_start=$now
-		if [ "$ph" = idle ]; then
-			# The idle baseline: L2 waits on its serial port, as long
-			# as the transfer took; QEMU's own timers wake it as often
-			# as during the transfer, the interrupts do not.
-			tcp_s=$(awk -v a="$tcp_start" -v b="$now" 'BEGIN { printf "%.3f", b - a }')
+		if [ "$ph" = spin ]; then
+			# The baseline: L2's vCPU busy as long as the transfer
+			# took (whole seconds, rounded up), with no traffic.
+			tcp_s=$(awk -v a="$tcp_start" -v b="$now" 'BEGIN { printf "%d", b - a + 0.999 }')
 			echo "$col $r tcp_seconds $tcp_s" >> "$out"
-			sleep "$tcp_s"
+			echo "go $tcp_s" > "$d/ctl.in"
+			continue
 		fi
 		echo go > "$d/ctl.in"
 	done
 	wait "$l2"
+	[ -z "$uuid" ] || reads_trace_end "$col" "$r" "$uuid"
 	# A receiver that got nothing would wait for its bound.
 	for m in "${sinks[@]}"; do
 		timeout 15 tail --pid="$m" -f /dev/null || kill "$m" 2> /dev/null
@@ -269,7 +322,7 @@ run_column() {
 	grep -E 'vhost|vdpa|fail' "$d/qemu.txt" | sed "s/^/# bench: $col qemu: /" | sort -u | head -n 5
 
 	case $col in
-	mdev|trapped)
+	mdev|trapped|userirq)
 		echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
 		echo Y > /sys/module/vhost_vfio/parameters/map_doorbells;;
 	vdpa)
