@@ -307,7 +307,10 @@ run_column() {
 		timeout 15 tail --pid="$m" -f /dev/null || kill "$m" 2> /dev/null
 	done
 	wait
-	grep -q '^L2-SEND-OK' "$log" || echo "# bench: $col round $r: the bulk transfer did not complete ($log)"
+	if ! grep -q '^L2-SEND-OK' "$log"; then
+		echo "# bench: $col round $r: the bulk transfer did not complete ($log); QEMU said:"
+		tail -n 5 "$d/qemu.txt" | sed "s/^/# bench: $col qemu: /"
+	fi
 	{
 		echo "$col $r ping_ms $(sed -n 's/^L2-PING [0-9.]*\/\([0-9.]*\)\/.*/\1/p' "$log" | tr -d '\r')"
 		echo "$col $r tcp_MBps $(sed -n 's/.*: \([0-9.]*\) MB\/s/\1/p' "$d/tcp")"
