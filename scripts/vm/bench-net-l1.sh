@@ -124,13 +124,13 @@ counters() {
 	kvm=$(ls -d /sys/kernel/debug/kvm/"$pid"-* 2> /dev/null | head -n 1)
 	for t in /proc/"$pid"/task/*; do
 		v=$(sed -n 's/^voluntary_ctxt_switches:\s*//p' "$t/status" 2> /dev/null)
+		[ "${t##*/}" != "$pid" ] || mw=$v
 		case "$(cat "$t/comm" 2> /dev/null)" in
 		CPU*) w=$((w + ${v:-0}));;
 		*) q=$((q + ${v:-0}));;
 		esac
 		read -r v _ < "$t/schedstat" 2> /dev/null && ns=$((ns + v))
 	done
-	mw=$(sed -n 's/^voluntary_ctxt_switches:\s*//p' "/proc/$pid/task/$pid/status" 2> /dev/null)
 	# The function's vectors: 6.12 names the MSI-X domain after the BDF;
 	# on 6.1 only the action names it (vfio-msix[N](BDF)), and the mdev's
 	# actions name the mdev (vhost-vfio-msix[N](UUID), the caller's $uuid).
