@@ -74,6 +74,8 @@ step l2-initramfs scripts/vm/l2-initramfs.sh
 # machine), then the same build steps with its compiler against its 6.12
 # headers.  checkpatch, dkms, docs and the example are the tree's, checked
 # once above.
+# L1's emulator (QEMU 10 from bookworm-backports; install-deps fetched it).
+step outer-qemu scripts/vm/outer-qemu.sh
 step debian13-root scripts/vm/debian13-root.sh
 step build-debian13 build_strict_host debian13
 step sparse-debian13 scripts/vm/host-build.sh debian13 sparse

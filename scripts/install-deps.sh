@@ -15,6 +15,9 @@
 #             virtio-net boot ROM ipxe_l2.sh network-boots a guest with)
 #   packaging: dkms, libvirt-clients (virt-xml-validate for the example),
 #             python3-docutils (Documentation/*.rst must parse cleanly)
+#   L1's emulator: QEMU 10 from bookworm-backports, unpacked into a cache
+#             directory by scripts/vm/outer-qemu.sh, not installed (the
+#             system's QEMU 7.2 wedges L1 on kernel text patching)
 #   Debian 13 host: debootstrap (scripts/vm/debian13-root.sh builds that
 #             host's root, with its own kernel, QEMU and compiler, outside
 #             the work tree; `make check` and `make demo HOST=debian13` run
@@ -71,4 +74,5 @@ if [ ! -f "$SRC/scripts/checkpatch.pl" ] ||
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 fi
+"$(dirname "$0")/vm/outer-qemu.sh"
 echo "install-deps: ok (kernel $kver; also builds for $("$(dirname "$0")/kver.sh" 6.12))"

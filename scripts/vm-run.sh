@@ -57,8 +57,12 @@ options:
   --name NAME         results go to .vm-out/NAME (default: run)
   --quiet             do not echo the L1 console (it is still logged)
 
-Environment: VV_TCG_THREAD=single runs L1's two vCPUs on one TCG thread
-(default multi).
+L1 is emulated by the QEMU 10 that scripts/vm/outer-qemu.sh unpacks (the
+system QEMU 7.2 if it has not: its multi-threaded TCG can wedge L1 on
+kernel text patching, and a warning says so).
+
+Environment: VV_QEMU names another emulator; VV_TCG_THREAD=single runs
+L1's two vCPUs on one TCG thread (default multi).
 
 The run fails (exit 1) if COMMAND fails, if the VM does not report an exit
 status in time, or if the L1 kernel log shows a splat (BUG, WARNING, Oops,
@@ -201,11 +205,23 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The emulator: QEMU 10 from bookworm-backports, with its own firmware and
+# modules first (the system's firmware, seabios and iPXE, after them).
+qemu=${VV_QEMU:-} qemu_dirs=()
+if [ -z "$qemu" ] && qemu=$("$top/scripts/vm/outer-qemu.sh" --bin); then
+	qemu_dirs=(-L "$("$top/scripts/vm/outer-qemu.sh" --datadir)" -L /usr/share/qemu)
+	QEMU_MODULE_DIR=$("$top/scripts/vm/outer-qemu.sh" --moddir)
+	export QEMU_MODULE_DIR
+elif [ -z "$qemu" ]; then
+	qemu="qemu-system-x86_64"
+	echo "vm-run: WARNING: emulating L1 with the system QEMU, whose multi-threaded TCG can wedge L1 (run scripts/vm/outer-qemu.sh)" >&2
+fi
+
 l2_note=
 [ "$l2_kver" = "$kver" ] || l2_note=", L2 $l2_kver"
 echo "vm-run: booting L1 ($host, $kver$l2_note, $nics functions) for: $*" >&2
 set +e
-timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
+timeout --kill-after=10 "$timeout" "$qemu" "${qemu_dirs[@]}" \
 	-M q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread" -cpu max -smp 2 -m "$mem" \
 	-display none -vga none -monitor none -serial stdio -no-reboot \
 	-qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" \
