@@ -96,10 +96,22 @@ suite_vm() {
 		-- selftests/vhost-vfio/run_suite.sh "$@"
 }
 
-# Add the results of the tests that completed in console log $1.
+# Add the results of the tests that completed in console log $1.  Print
+# each test's start and counts, and every failure with the (up to) 8
+# comment lines before it: what the test logged about it (an L2's last
+# console lines, its QEMU's exit status), which a CI summary keeps.
 tally() {
 	local line p f
-	grep -E -a '^(ok|not ok|# ====)' "$1" | grep -v '^ok [0-9]' || true
+	tr -d '\r' < "$1" | awk '
+		/^# ==== / { print; n = 0; next }
+		/^# / { ctx[n % 8] = $0; n++; next }
+		/^not ok/ {
+			for (i = (n > 8 ? n - 8 : 0); i < n; i++)
+				print "    " ctx[i % 8]
+			print; n = 0; next
+		}
+		/^ok [0-9]/ { n = 0; next }
+		/^ok/ { print }'
 	while read -r line; do
 		p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
 		f=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
