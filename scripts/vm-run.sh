@@ -208,10 +208,10 @@ trap cleanup EXIT INT TERM
 # The emulator: QEMU 10 from bookworm-backports, with its own firmware and
 # modules first (the system's firmware, seabios and iPXE, after them).
 qemu=${VV_QEMU:-} qemu_dirs=()
-if [ -z "$qemu" ] && qemu=$("$top/scripts/vm/outer-qemu.sh" --bin); then
-	qemu_dirs=(-L "$("$top/scripts/vm/outer-qemu.sh" --datadir)" -L /usr/share/qemu)
-	QEMU_MODULE_DIR=$("$top/scripts/vm/outer-qemu.sh" --moddir)
-	export QEMU_MODULE_DIR
+if [ -z "$qemu" ] && outer=$("$top/scripts/vm/outer-qemu.sh" --dir); then
+	qemu=$outer/usr/bin/qemu-system-x86_64
+	qemu_dirs=(-L "$outer/usr/share/qemu" -L /usr/share/qemu)
+	export QEMU_MODULE_DIR=$outer/usr/lib/x86_64-linux-gnu/qemu
 elif [ -z "$qemu" ]; then
 	qemu="qemu-system-x86_64"
 	echo "vm-run: WARNING: emulating L1 with the system QEMU, whose multi-threaded TCG can wedge L1 (run scripts/vm/outer-qemu.sh)" >&2

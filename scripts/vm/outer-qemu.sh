@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# scripts/vm/outer-qemu.sh [--bin|--datadir|--moddir|--ok]
+# scripts/vm/outer-qemu.sh [--dir]
 #
 # Fetch, once, the QEMU that emulates L1: Debian 12's backport of QEMU 10
 # (bookworm-backports), unpacked outside the work tree in $VV_OUTER_QEMU
@@ -22,10 +22,9 @@
 # stamp records the versions; an up-to-date copy is left alone.  Needs root
 # the first time (the cache directory) and the network to the mirror.
 #
-#   --bin      print the emulator's path if it is unpacked (does not fetch)
-#   --datadir  print its firmware directory (does not fetch)
-#   --moddir   print its module directory (does not fetch)
-#   --ok       exit 0 if it is unpacked (does not fetch)
+#   --dir      print the directory it is unpacked in (usr/bin, usr/share/qemu,
+#              usr/lib/x86_64-linux-gnu/qemu below it); fails if it is not
+#              (does not fetch)
 set -euo pipefail
 
 DIR=${VV_OUTER_QEMU:-/var/cache/vhost-vfio/qemu-outer}
@@ -38,10 +37,7 @@ unpacked() {
 }
 
 case "${1:-}" in
---bin) unpacked && echo "$BIN"; exit $?;;
---datadir) unpacked && echo "$DIR/usr/share/qemu"; exit $?;;
---moddir) unpacked && echo "$DIR/usr/lib/x86_64-linux-gnu/qemu"; exit $?;;
---ok) unpacked; exit $?;;
+--dir) unpacked && echo "$DIR"; exit $?;;
 "") ;;
 *) sed -n '4,/^set -e/p' "$0" | sed 's/^# \{0,1\}//; /^set -e/d' >&2; exit 2;;
 esac
