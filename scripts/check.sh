@@ -119,6 +119,25 @@ tally() {
 	done < <(grep -E -a '^# ==== [^ ]+: [0-9]+ passed, [0-9]+ failed' "$1")
 }
 
+# vm_why NAME: why VM run .vm-out/NAME failed, in the lines a CI summary
+# keeps: a wedge, the first splat, a missing exit status, the last words.
+vm_why() {
+	local out=.vm-out/$1 log=.vm-out/$1/console.log
+	[ -f "$out/wedged" ] && echo "#   L1 wedged: $(cat "$out/wedged")"
+	[ -f "$out/dmesg.txt" ] && log=$out/dmesg.txt
+	scripts/vm/splat-check.sh "$log" 2>&1 | tail -n 1 | sed 's/^ */#   /'
+	# The first splat's task and call trace, one line each.
+	tr -d '\r' < "$log" | grep -a -E -A 40 -m 1 "$(scripts/vm/splat-check.sh --pattern)" |
+		grep -a -E -m 1 ' Comm: ' | sed 's/^.*\] */#   /'
+	tr -d '\r' < "$log" | grep -a -E -A 40 -m 1 "$(scripts/vm/splat-check.sh --pattern)" |
+		sed -n 's/^.*\]  \(? \)\{0,1\}\([A-Za-z_.0-9]*+0x[0-9a-f]*\)\/.*/\2/p' |
+		head -n 10 | paste -s -d' ' | sed 's/^./#   trace: &/'
+	[ -f "$out/rc" ] || echo "#   L1 reported no exit status (killed, or past its timeout)"
+	echo "#   the console's last lines:"
+	tr -d '\r' < "$out/console.log" | grep -a -v '^$' | tail -n 6 | cut -c 1-160 |
+		sed 's/^/#   | /'
+}
+
 # vm_verdict NAME RC: VM run .vm-out/NAME ended with status RC.  A splat, a
 # timeout or a crashed runner fails the run even when all reported cases
 # passed: one more failure unless a case already failed.
@@ -126,6 +145,7 @@ vm_verdict() {
 	local log=.vm-out/$1/console.log
 	if [ "$2" != 0 ] && { ! grep -q -a '^suite: ' "$log" ||
 	   [ "$(grep -a '^suite: ' "$log" | tail -n 1 | cut -d' ' -f4)" = 0 ]; }; then
+		vm_why "$1"
 		echo "not ok - vm-$1 (VM run failed, see .vm-out/$1/)"
 		failed=$((failed + 1))
 	fi

@@ -62,7 +62,8 @@ system QEMU 7.2 if it has not: its multi-threaded TCG can wedge L1 on
 kernel text patching, and a warning says so).
 
 Environment: VV_QEMU names another emulator; VV_TCG_THREAD=single runs
-L1's two vCPUs on one TCG thread (default multi).
+L1's two vCPUs on one TCG thread (default multi); VV_L1_APPEND adds L1
+kernel parameters (page_poison=1 to catch writes to freed pages, say).
 
 The run fails (exit 1) if COMMAND fails, if the VM does not report an exit
 status in time, or if the L1 kernel log shows a splat (BUG, WARNING, Oops,
@@ -189,6 +190,8 @@ if [ "$huge1g" -gt 0 ]; then
 	append="$append hugepagesz=1G hugepages=$huge1g"
 	mem=$(( ${mem%G} + huge1g ))G
 fi
+# VV_L1_APPEND: more L1 kernel parameters, for a hunt (page_poison=1, say).
+append="$append ${VV_L1_APPEND:-}"
 append="$append loglevel=5 vv.stage2=$top/scripts/vm/l1-stage2 vv.out=$out"
 [ "$root" != / ] && append="$append vv.top=$top"
 

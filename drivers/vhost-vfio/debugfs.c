@@ -130,6 +130,7 @@ static int isolation_show(struct seq_file *s, void *unused)
 	seq_printf(s, "bus_master: %d\n",
 		   vhost_vfio_isolation_bus_master_on(vd));
 	seq_printf(s, "dma_unsafe: %d\n", vd->vf->dma_unsafe);
+	seq_printf(s, "dma_cut_off: %d\n", READ_ONCE(vd->dma_cut_off));
 	mutex_unlock(&vd->lock);
 	mutex_lock(&vd->db_lock);
 	pa = vd->db_pa;
@@ -171,6 +172,25 @@ static int fail_next_reset_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(fail_next_reset_fops, fail_next_reset_get,
 			 fail_next_reset_set, "%llu\n");
+
+/* Fault injection for the tests: the next run unmap counts as short. */
+static int fail_next_unmap_set(void *data, u64 val)
+{
+	struct vhost_vfio_dev *vd = data;
+
+	atomic_set(&vd->fail_next_unmap, !!val);
+	return 0;
+}
+
+static int fail_next_unmap_get(void *data, u64 *val)
+{
+	struct vhost_vfio_dev *vd = data;
+
+	*val = atomic_read(&vd->fail_next_unmap);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(fail_next_unmap_fops, fail_next_unmap_get,
+			 fail_next_unmap_set, "%llu\n");
 
 /*
  * For the tests: while set, the mirror worker waits before it builds, so a
@@ -229,6 +249,8 @@ void vhost_vfio_debugfs_add(struct vhost_vfio_dev *vd)
 			    &migration_fops);
 	debugfs_create_file_unsafe("fail_next_reset", 0600, vd->debugfs, vd,
 				   &fail_next_reset_fops);
+	debugfs_create_file_unsafe("fail_next_unmap", 0600, vd->debugfs, vd,
+				   &fail_next_unmap_fops);
 	debugfs_create_file_unsafe("hold_mirror", 0600, vd->debugfs, vd,
 				   &hold_mirror_fops);
 }

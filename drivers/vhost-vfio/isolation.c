@@ -211,6 +211,7 @@ int vhost_vfio_isolation_open(struct vhost_vfio_dev *vd)
 		goto err_free;
 	}
 	vd->domain = domain;
+	WRITE_ONCE(vd->dma_cut_off, false);
 	/* Known after attach: whether this IOMMU can force snooping. */
 	if (!domain->ops->enforce_cache_coherency ||
 	    !domain->ops->enforce_cache_coherency(domain)) {
@@ -256,21 +257,48 @@ void vhost_vfio_isolation_close(struct vhost_vfio_dev *vd)
  * @vd: mediated device, lock held
  *
  * The VF may master only while the device is open, migration-RUNNING and
- * the guest's emulated command register has BME set.  Outside RUNNING the
- * VMM may still write the command register (migration.c): that must not
- * let a stopped VF DMA.
+ * the guest's emulated command register has BME set, and no unmap came back
+ * short (vhost_vfio_isolation_cut_off()).  Outside RUNNING the VMM may still
+ * write the command register (migration.c): that must not let a stopped VF
+ * DMA.
  */
 void vhost_vfio_isolation_bus_master(struct vhost_vfio_dev *vd)
 {
 	struct pci_dev *pdev = vv_pdev(vd->vf);
 	bool on = vd->open && vd->domain &&
 		  vd->mig.state == VFIO_DEVICE_STATE_RUNNING &&
-		  (vd->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER);
+		  (vd->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER) &&
+		  !READ_ONCE(vd->dma_cut_off);
 
-	if (on)
-		pci_set_master(pdev);
-	else
+	if (!on) {
 		pci_clear_master(pdev);
+		return;
+	}
+	pci_set_master(pdev);
+	/*
+	 * A cut-off does not take our lock (it runs under the VMM's unmap):
+	 * it sets the flag, then clears the bit; we set the bit, then look
+	 * at the flag.  One of us sees the other.
+	 */
+	smp_mb();
+	if (READ_ONCE(vd->dma_cut_off))
+		pci_clear_master(pdev);
+}
+
+/**
+ * vhost_vfio_isolation_cut_off - take the VF off the bus until close
+ * @vd: mediated device; its lock need not be held (the mirror's is)
+ *
+ * For a domain that may still map pages the mirror gives back: Bus Master
+ * off, and vhost_vfio_isolation_bus_master() keeps it off until the next
+ * open, whose new domain starts empty.
+ */
+void vhost_vfio_isolation_cut_off(struct vhost_vfio_dev *vd)
+{
+	WRITE_ONCE(vd->dma_cut_off, true);
+	/* Pairs with the barrier in vhost_vfio_isolation_bus_master(). */
+	smp_mb();
+	pci_clear_master(vv_pdev(vd->vf));
 }
 
 /**

@@ -172,11 +172,31 @@ err_unpin:
 	return ret;
 }
 
-static void vv_run_unmap(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r)
+/*
+ * Unmap run @r; its pages are unpinned next.  An unmap that comes back
+ * short leaves IOVA in the domain pointing at pages about to go back to
+ * the allocator, and type1 insists on getting its pins back (its
+ * UNMAP_DMA waits for them), so they cannot be kept either: take the VF
+ * off the bus for good instead (vhost_vfio_isolation_bus_master() honours
+ * dma_cut_off until close), and only then let the pages go.
+ */
+static int vv_run_unmap(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r)
 {
-	iommu_unmap(vd->domain, r->start, r->last - r->start + 1);
+	size_t len = r->last - r->start + 1;
+	size_t done = iommu_unmap(vd->domain, r->start, len);
+
 	vv_count_maps(vd, r, false);
 	vv_run_tree_remove(r, &vd->mirror.runs);
+	/* debugfs fault injection: the cut-off below, on demand. */
+	if (atomic_xchg(&vd->fail_next_unmap, 0))
+		done = 0;
+	if (done == len)
+		return 0;
+	if (!READ_ONCE(vd->dma_cut_off))
+		dev_err(vv_dev(vd), "IOMMU unmapped %zu of %zu bytes at IOVA 0x%llx: VF %s is taken off the bus (Bus Master off) until the device is closed\n",
+			done, len, r->start, dev_name(vd->vf->dev));
+	vhost_vfio_isolation_cut_off(vd);
+	return -EIO;
 }
 
 /*
@@ -979,13 +999,16 @@ static int vv_run_cut(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r,
 {
 	u64 rend = r->last + 1;
 	u64 cs = max(iova, r->start), ce = min(end, rend);
-	int ret = 0;
+	int ret;
 
-	vv_run_unmap(vd, r);
+	ret = vv_run_unmap(vd, r);
 	vv_unpin(vd, cs, (ce - cs) >> PAGE_SHIFT);
-	if (cs > r->start)
-		ret = vv_run_add(vd, r->start, r->pa,
-				 (cs - r->start) >> PAGE_SHIFT);
+	if (cs > r->start) {
+		int ret2 = vv_run_add(vd, r->start, r->pa,
+				      (cs - r->start) >> PAGE_SHIFT);
+
+		ret = ret ?: ret2;
+	}
 	if (ce < rend) {
 		int ret2 = vv_run_add(vd, ce, r->pa + (ce - r->start),
 				      (rend - ce) >> PAGE_SHIFT);
@@ -1045,7 +1068,8 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 	m->unmapping--;
 	mutex_unlock(&m->lock);
 	wake_up_all(&m->pin_wq);
-	if (ret)
+	/* A short unmap (-EIO) has said so already, with what it did. */
+	if (ret && ret != -EIO)
 		dev_err_ratelimited(vv_dev(vd),
 				    "DMA mirror lost a range while unmapping 0x%llx+0x%llx (%d)\n",
 				    iova, length, ret);

@@ -396,6 +396,11 @@ struct vhost_vfio_migration {
  * @db_faults: doorbell pages inserted on fault
  * @fail_next_reset: debugfs fault injection: report the next VF reset as
  *	timed out (after doing it), to exercise the recovery path
+ * @fail_next_unmap: debugfs fault injection: treat the next unmap of a
+ *	mirror run as short (after doing it), to exercise the cut-off
+ * @dma_cut_off: an IOMMU unmap came back short, so the domain may still
+ *	reach pages the mirror unpinned: Bus Master stays off, whatever the
+ *	guest writes, until the device is closed and its domain freed
  * @driver_ok_pending: the guest set DRIVER_OK while the mirror was being
  *	built; the VF gets it when the build is done (guest reads it set)
  * @needs_reset: a deferred DRIVER_OK failed: the guest reads
@@ -441,6 +446,8 @@ struct vhost_vfio_dev {
 	const char *db_reason;
 	atomic64_t db_faults;
 	atomic_t fail_next_reset;
+	atomic_t fail_next_unmap;
+	bool dma_cut_off;
 	bool driver_ok_pending;
 	bool needs_reset;
 	struct vhost_vfio_migration mig;
@@ -499,6 +506,7 @@ int vhost_vfio_isolation_open(struct vhost_vfio_dev *vd);
 void vhost_vfio_isolation_close(struct vhost_vfio_dev *vd);
 void vhost_vfio_isolation_bus_master(struct vhost_vfio_dev *vd);
 void vhost_vfio_isolation_stop_dma(struct vhost_vfio_dev *vd);
+void vhost_vfio_isolation_cut_off(struct vhost_vfio_dev *vd);
 int vhost_vfio_isolation_quiesce(struct vhost_vfio_dev *vd);
 const char *vhost_vfio_isolation_state(struct vhost_vfio_dev *vd);
 bool vhost_vfio_isolation_bus_master_on(struct vhost_vfio_dev *vd);

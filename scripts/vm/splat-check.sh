@@ -5,7 +5,8 @@
 # lines that follow it (its registers and call trace), so a CI log alone
 # tells where.  --only-stuck-cpu: exit 0 only if every splat in LOG is a
 # soft lockup (the CPU stopped scheduling) and there is at least one; print
-# nothing.  scripts/check.sh uses it to recognise a wedged L1.
+# nothing.  scripts/check.sh uses it to recognise a wedged L1.  --pattern:
+# print the extended regular expression that finds a splat.
 set -u
 only_stuck=0
 if [ "${1:-}" = --only-stuck-cpu ]; then
@@ -15,7 +16,11 @@ fi
 pat='BUG: |WARNING: CPU|WARNING: at |Oops|general protection fault|scheduling while atomic'
 pat="$pat|possible recursive locking|possible circular locking|inconsistent lock state"
 pat="$pat|lockdep|refcount_t: |INFO: task .* blocked for more than|Kernel panic|kernel BUG at"
-pat="$pat|UBSAN:|KASAN:|list_add corruption|list_del corruption|unreferenced object"
+pat="$pat|UBSAN:|KASAN:|list_add corruption|list_del corruption|unreferenced object|pagealloc: "
+if [ "${1:-}" = --pattern ]; then
+	echo "$pat"
+	exit 0
+fi
 hits=$(grep -E -a -n "$pat" "$1") || exit $only_stuck
 if [ $only_stuck = 1 ]; then
 	! echo "$hits" | grep -v -q 'BUG: soft lockup - CPU'

@@ -1247,6 +1247,62 @@ TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
 	traffic(_metadata, self, 1, 0);
 }
 
+/*
+ * An IOMMU unmap that comes back short (injected through debugfs: the run
+ * is unmapped, then counted as short) may leave the VF a way into pages
+ * the mirror gives back to type1.  The VMM's UNMAP_DMA still succeeds, the
+ * VF goes off the bus before it returns, the log says so once, the guest
+ * cannot turn it back on, the other device is untouched, and the next
+ * open starts clean.
+ */
+TEST_F_TIMEOUT(dp, short_unmap_takes_vf_off_bus, 120)
+{
+	struct nic *a = &self->nic[0], *b = &self->nic[1];
+	char path[PATH_MAX], line[128], last[512] = "";
+	u64 done = 0;
+	int kmsg, ret;
+	u16 used;
+
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_unmap", a->uuid);
+	ASSERT_EQ(0, sysfs_write(path, "1"));
+	ret = vmm_guest_dma_unmap(&self->g, SPARE_GPA, DMA_CHUNK, &done);
+	ASSERT_EQ(0, ret) TH_LOG("VFIO_IOMMU_UNMAP_DMA: %s", strerror(-ret));
+	ASSERT_EQ(DMA_CHUNK, done);
+	ASSERT_STREQ("1", isolation(a, "dma_cut_off"));
+	ASSERT_FALSE(vf_bus_master(a));
+	/* Said once, with the VF's name; the unmap adds no report of its own. */
+	ASSERT_EQ(1, kmsg_grep(kmsg, a->uuid, last, sizeof(last)))
+		TH_LOG("not one kernel log line from %s", a->uuid);
+	snprintf(line, sizeof(line), "VF %s is taken off the bus", a->bdf);
+	ASSERT_NE(NULL, strstr(last, line)) TH_LOG("logged: %s", last);
+	close(kmsg);
+
+	/* The guest sets Bus Master again: it stays off, nothing is sent. */
+	vmm_cfg_write16(&a->vmm, PCI_COMMAND,
+			PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ASSERT_EQ(0, a->vmm.err);
+	ASSERT_FALSE(vf_bus_master(a));
+	used = a->tx.used->idx;
+	send_frame(&self->g, a, 0, 64, 0, ++a->seq);
+	EXPECT_FALSE(vmm_vq_wait(&a->tx, QUIET_MS, NULL, NULL))
+		TH_LOG("the cut-off VF completed a frame");
+	EXPECT_EQ(used, a->tx.used->idx);
+	ASSERT_STREQ("0", isolation(b, "dma_cut_off"));
+	ASSERT_TRUE(vf_bus_master(b));
+
+	/* The next user (a new VM) finds it working. */
+	tear_down(self);
+	bring_up(_metadata, self);
+	ASSERT_STREQ("0", isolation(a, "dma_cut_off"));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
 /* Pages of [start, end] inside the VF's reserved regions (sysfs). */
 static long long reserved_pages_in(const char *bdf, u64 start, u64 end)
 {
