@@ -154,44 +154,6 @@ static int migration_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(migration);
 
-/* Fault injection for the tests: the next VF reset reports a timeout. */
-static int fail_next_reset_set(void *data, u64 val)
-{
-	struct vhost_vfio_dev *vd = data;
-
-	atomic_set(&vd->fail_next_reset, !!val);
-	return 0;
-}
-
-static int fail_next_reset_get(void *data, u64 *val)
-{
-	struct vhost_vfio_dev *vd = data;
-
-	*val = atomic_read(&vd->fail_next_reset);
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(fail_next_reset_fops, fail_next_reset_get,
-			 fail_next_reset_set, "%llu\n");
-
-/* Fault injection for the tests: the next run unmap counts as short. */
-static int fail_next_unmap_set(void *data, u64 val)
-{
-	struct vhost_vfio_dev *vd = data;
-
-	atomic_set(&vd->fail_next_unmap, !!val);
-	return 0;
-}
-
-static int fail_next_unmap_get(void *data, u64 *val)
-{
-	struct vhost_vfio_dev *vd = data;
-
-	*val = atomic_read(&vd->fail_next_unmap);
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(fail_next_unmap_fops, fail_next_unmap_get,
-			 fail_next_unmap_set, "%llu\n");
-
 /*
  * For the tests: while set, the mirror worker waits before it builds, so a
  * DRIVER_OK reliably finds the mirror in the making (mirror.c).
@@ -247,10 +209,11 @@ void vhost_vfio_debugfs_add(struct vhost_vfio_dev *vd)
 			    &isolation_fops);
 	debugfs_create_file("migration", 0444, vd->debugfs, vd,
 			    &migration_fops);
-	debugfs_create_file_unsafe("fail_next_reset", 0600, vd->debugfs, vd,
-				   &fail_next_reset_fops);
-	debugfs_create_file_unsafe("fail_next_unmap", 0600, vd->debugfs, vd,
-				   &fail_next_unmap_fops);
+	/* Fault injection for the tests: non-zero fails the next one. */
+	debugfs_create_atomic_t("fail_next_reset", 0600, vd->debugfs,
+				&vd->fail_next_reset);
+	debugfs_create_atomic_t("fail_next_unmap", 0600, vd->debugfs,
+				&vd->fail_next_unmap);
 	debugfs_create_file_unsafe("hold_mirror", 0600, vd->debugfs, vd,
 				   &hold_mirror_fops);
 }
