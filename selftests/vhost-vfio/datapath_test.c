@@ -1105,24 +1105,36 @@ TEST_F_TIMEOUT(dp, domain_in_every_state, 120)
 }
 
 /*
+ * A frame @n sends now must not complete: a VF off the bus cannot read its
+ * descriptor or write the used ring.
+ */
+static void expect_no_completion(struct __test_metadata *_metadata,
+				 struct _test_data_dp *self, struct nic *n,
+				 const char *why)
+{
+	u16 used = n->tx.used->idx;
+
+	send_frame(&self->g, n, 0, 64, 0, ++n->seq);
+	EXPECT_FALSE(vmm_vq_wait(&n->tx, QUIET_MS, NULL, NULL))
+		TH_LOG("%s", why);
+	EXPECT_EQ(used, n->tx.used->idx);
+}
+
+/*
  * A guest that clears Bus Master Enable stops the VF's DMA, as on real
  * hardware: the VF's own bit goes off and a queued frame is not sent.
  */
 TEST_F_TIMEOUT(dp, guest_bus_master_gates_dma, 120)
 {
 	struct nic *tx = &self->nic[0];
-	u16 used;
 
 	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	vmm_cfg_write16(&tx->vmm, PCI_COMMAND, PCI_COMMAND_MEMORY);
 	ASSERT_EQ(0, tx->vmm.err);
 	ASSERT_FALSE(vf_bus_master(tx));
-	used = tx->tx.used->idx;
-	send_frame(&self->g, tx, 0, 64, 0, ++tx->seq);
-	EXPECT_FALSE(vmm_vq_wait(&tx->tx, QUIET_MS, NULL, NULL))
-		TH_LOG("the VF completed a frame with Bus Master off");
-	EXPECT_EQ(used, tx->tx.used->idx);
+	expect_no_completion(_metadata, self, tx,
+			     "the VF completed a frame with Bus Master off");
 	/* Set again: the VF may master again (the guest resets it next). */
 	vmm_cfg_write16(&tx->vmm, PCI_COMMAND,
 			PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
@@ -1134,12 +1146,12 @@ TEST_F_TIMEOUT(dp, guest_bus_master_gates_dma, 120)
  * debugfs) gets a PCI function reset; either way it ends in the blocking
  * domain with Bus Master off, and the next user finds it working.
  */
-static int inject_failed_reset(struct nic *n)
+static int inject_fault(struct nic *n, const char *knob)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_reset", n->uuid);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vhost_vfio/%s/%s",
+		 n->uuid, knob);
 	return sysfs_write(path, "1");
 }
 
@@ -1158,7 +1170,7 @@ TEST_F_TIMEOUT(dp, failed_reset_keeps_vf_blocked, 120)
 
 	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
-	ASSERT_EQ(0, inject_failed_reset(n));
+	ASSERT_EQ(0, inject_fault(n, "fail_next_reset"));
 	nic_close(n);
 	ASSERT_STREQ("blocking", isolation(n, "domain"));
 	ASSERT_FALSE(vf_bus_master(n));
@@ -1213,7 +1225,7 @@ TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
 	traffic(_metadata, self, 0, 1);
 
 	/* VFIO_DEVICE_RESET: the virtio reset "times out", FLR recovers. */
-	ASSERT_EQ(0, inject_failed_reset(n));
+	ASSERT_EQ(0, inject_fault(n, "fail_next_reset"));
 	ASSERT_EQ(0, vmm_reset(&n->vmm));
 	ASSERT_EQ(1, kmsg_grep(kmsg, line, NULL, 0))
 		TH_LOG("no \"%s\" after VFIO_DEVICE_RESET", line);
@@ -1231,7 +1243,7 @@ TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
 	traffic(_metadata, self, 1, 0);
 
 	/* Close: the same recovery, then the blocking domain. */
-	ASSERT_EQ(0, inject_failed_reset(n));
+	ASSERT_EQ(0, inject_fault(n, "fail_next_reset"));
 	nic_close(n);
 	ASSERT_EQ(1, kmsg_grep(kmsg, line, NULL, 0))
 		TH_LOG("no \"%s\" at close", line);
@@ -1258,18 +1270,15 @@ TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
 TEST_F_TIMEOUT(dp, short_unmap_takes_vf_off_bus, 120)
 {
 	struct nic *a = &self->nic[0], *b = &self->nic[1];
-	char path[PATH_MAX], line[128], last[512] = "";
+	char line[128], last[512] = "";
 	u64 done = 0;
 	int kmsg, ret;
-	u16 used;
 
 	bring_up(_metadata, self);
 	traffic(_metadata, self, 0, 1);
 	kmsg = kmsg_open();
 	ASSERT_LE(0, kmsg);
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/vhost_vfio/%s/fail_next_unmap", a->uuid);
-	ASSERT_EQ(0, sysfs_write(path, "1"));
+	ASSERT_EQ(0, inject_fault(a, "fail_next_unmap"));
 	ret = vmm_guest_dma_unmap(&self->g, SPARE_GPA, DMA_CHUNK, &done);
 	ASSERT_EQ(0, ret) TH_LOG("VFIO_IOMMU_UNMAP_DMA: %s", strerror(-ret));
 	ASSERT_EQ(DMA_CHUNK, done);
@@ -1287,11 +1296,8 @@ TEST_F_TIMEOUT(dp, short_unmap_takes_vf_off_bus, 120)
 			PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	ASSERT_EQ(0, a->vmm.err);
 	ASSERT_FALSE(vf_bus_master(a));
-	used = a->tx.used->idx;
-	send_frame(&self->g, a, 0, 64, 0, ++a->seq);
-	EXPECT_FALSE(vmm_vq_wait(&a->tx, QUIET_MS, NULL, NULL))
-		TH_LOG("the cut-off VF completed a frame");
-	EXPECT_EQ(used, a->tx.used->idx);
+	expect_no_completion(_metadata, self, a,
+			     "the cut-off VF completed a frame");
 	ASSERT_STREQ("0", isolation(b, "dma_cut_off"));
 	ASSERT_TRUE(vf_bus_master(b));
 
