@@ -110,6 +110,7 @@ static int counters_show(struct seq_file *s, void *unused)
 		   atomic_read(&vd->bypass_connected));
 	seq_printf(s, "iommu_pgsize_bitmap: 0x%lx\n", pgsizes);
 	vv_show_mirror(s, vd);
+	vhost_vfio_relay_show(s, vd);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counters);

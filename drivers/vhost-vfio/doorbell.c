@@ -89,6 +89,8 @@ static const char *vv_doorbell_check(struct vhost_vfio_dev *vd,
 
 	if (!READ_ONCE(map_doorbells))
 		return "map_doorbells module parameter is N";
+	if (vhost_vfio_relay_on(vd))
+		return "virtqueue relay (relay module parameter)";
 	if (!vf->notify_map_len)
 		return vf->notify_map_refusal;
 	*pa = vf->notify_map_pa;

@@ -140,6 +140,9 @@ u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd)
 	/* Only the VF's own queue pairs can back multiqueue. */
 	if (!(vf->features & BIT_ULL(VIRTIO_NET_F_MQ)))
 		f &= ~BIT_ULL(VIRTIO_NET_F_MQ);
+	/* The relay moves split rings only. */
+	if (vhost_vfio_relay_on(vd))
+		f &= ~BIT_ULL(VIRTIO_F_RING_PACKED);
 	return vv_drop_orphans(f & VV_CORE_SUPPORTED);
 }
 

@@ -9,6 +9,10 @@
  * (KVM's irqfd injects it without QEMU), and an irq-bypass producer lets
  * KVM post the interrupt directly where the platform can.
  *
+ * With the virtqueue relay (relay.c) the handler is threaded instead, and
+ * there is no bypass: the relay must see every interrupt, move the VF's
+ * used elements to the guest's ring, and only then signal the eventfd.
+ *
  * VFIO_DEVICE_SET_IRQS follows vfio-pci's semantics for MSI-X and the
  * request irq.  INTx, MSI and the error irq are not offered.
  */
@@ -27,6 +31,23 @@ static irqreturn_t vv_irq_handler(int irq, void *arg)
 	atomic64_inc(&v->count);
 	/* vv_irq_swap() may be replacing it; either eventfd is valid here. */
 	eventfd_signal(READ_ONCE(v->trigger));
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t vv_irq_relay_wake(int irq, void *arg)
+{
+	struct vhost_vfio_irq *v = arg;
+
+	atomic64_inc(&v->count);
+	return IRQ_WAKE_THREAD;
+}
+
+static irqreturn_t vv_irq_relay_thread(int irq, void *arg)
+{
+	struct vhost_vfio_irq *v = arg;
+
+	if (vhost_vfio_relay_interrupt(v->vd, v - v->vd->irqs))
+		eventfd_signal(READ_ONCE(v->trigger));
 	return IRQ_HANDLED;
 }
 
@@ -88,6 +109,9 @@ static void vv_bypass_register(struct vhost_vfio_irq *v)
 	struct vhost_vfio_dev *vd = v->vd;
 	int ret;
 
+	/* KVM would take the interrupt away from the relay. */
+	if (vd->relay.on)
+		return;
 	v->producer.token = v->trigger;
 	v->producer.irq = v->irq;
 	v->producer.add_consumer = vv_bypass_add_consumer;
@@ -127,7 +151,10 @@ static void vv_irq_swap(struct vhost_vfio_irq *v, struct eventfd_ctx *trigger)
 		atomic_dec(&v->vd->bypass_registered);
 	}
 	WRITE_ONCE(v->trigger, trigger);
-	/* A handler that read the old eventfd is done with it after this. */
+	/*
+	 * A handler (or relay thread) that read the old eventfd is done with
+	 * it after this.
+	 */
 	synchronize_irq(v->irq);
 	eventfd_ctx_put(old);
 	vv_bypass_register(v);
@@ -164,7 +191,11 @@ static int vv_irq_set(struct vhost_vfio_dev *vd, unsigned int vector, int fd)
 	v->irq = irq;
 	snprintf(v->name, sizeof(v->name), "vhost-vfio-msix[%u](%s)", vector,
 		 dev_name(vv_dev(vd)));
-	ret = request_irq(irq, vv_irq_handler, 0, v->name, v);
+	if (vd->relay.on)
+		ret = request_threaded_irq(irq, vv_irq_relay_wake,
+					   vv_irq_relay_thread, 0, v->name, v);
+	else
+		ret = request_irq(irq, vv_irq_handler, 0, v->name, v);
 	if (ret)
 		goto err_unset;
 	vd->counters.irq_requests++;

@@ -130,7 +130,7 @@ static int vv_excluded_init(struct vhost_vfio_dev *vd)
 	struct iommu_resv_region *resv, *tmp;
 	struct vhost_vfio_span *x;
 	LIST_HEAD(resv_regions);
-	unsigned int n = 2, i = 0, j;
+	unsigned int n = 3, i = 0, j;
 	int ret;
 
 	ret = iommu_get_group_resv_regions(vd->vf->group, &resv_regions);
@@ -158,6 +158,11 @@ static int vv_excluded_init(struct vhost_vfio_dev *vd)
 		if (geo->aperture_end < U64_MAX)
 			x[i++] = (struct vhost_vfio_span){ geo->aperture_end + 1,
 							    U64_MAX };
+	}
+	ret = vhost_vfio_relay_reserve(vd, x, &i);
+	if (ret) {
+		kfree(x);
+		goto out_free;
 	}
 	/* Few entries: insertion sort by start. */
 	for (j = 1; j < i; j++) {

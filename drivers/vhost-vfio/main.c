@@ -39,6 +39,7 @@ static int vhost_vfio_mdev_probe(struct mdev_device *mdev)
 	vd->vf = vf;
 	mutex_init(&vd->lock);
 	mutex_init(&vd->db_lock);
+	vhost_vfio_relay_init(vd);
 	vhost_vfio_mirror_init(vd);
 	vd->features_mask = ~0ULL;
 	vd->vqs = kcalloc(vf->num_queues, sizeof(*vd->vqs), GFP_KERNEL);

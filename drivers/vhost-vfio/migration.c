@@ -33,7 +33,7 @@
 static bool migration;
 module_param(migration, bool, 0644);
 MODULE_PARM_DESC(migration,
-		 "Offer VFIO migration (STOP_COPY) on devices opened from now on. Until the virtqueue relay lands, stopping a device resets its VF: a guest driving it sees DEVICE_NEEDS_RESET after every stop, VM pause included (default: N)");
+		 "Offer VFIO migration (STOP_COPY) on devices opened from now on. Until migration stops the VF through the virtqueue relay, stopping a device resets its VF: a guest driving it sees DEVICE_NEEDS_RESET after every stop, VM pause included (default: N)");
 
 /* "VVMS" read as a little-endian u32. */
 #define VV_MIG_MAGIC		0x534d5656

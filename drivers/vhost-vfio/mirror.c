@@ -1042,6 +1042,8 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 		return;
 	if (end < iova)
 		end = U64_MAX;
+	/* The relay's own pins on guest rings in the range go first. */
+	vhost_vfio_relay_unmap(vd, iova, end);
 	mutex_lock(&m->lock);
 	m->unmapping++;
 	m->unmap_seq++;

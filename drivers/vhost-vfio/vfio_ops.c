@@ -17,6 +17,7 @@ static void vhost_vfio_release_dev(struct vfio_device *vdev)
 	kfree(vd->vqs);
 	vhost_vfio_irqs_free(vd);
 	mutex_destroy(&vd->mirror.lock);
+	mutex_destroy(&vd->relay.lock);
 	mutex_destroy(&vd->db_lock);
 	mutex_destroy(&vd->lock);
 	compat_vfio_release_free(vdev);
@@ -43,6 +44,9 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 	vd->pairs = vhost_vfio_guest_pairs(vd);
 	vd->num_queues = vhost_vfio_guest_num_queues(vd, vd->offered);
 	vhost_vfio_config_init(vd);
+	ret = vhost_vfio_relay_open(vd);
+	if (ret)
+		goto err_close;
 	memset(&vd->counters, 0, sizeof(vd->counters));
 	for (i = 0; i < vd->vf->msix_vectors; i++)
 		atomic64_set(&vd->irqs[i].count, 0);
@@ -64,6 +68,7 @@ static int vhost_vfio_open_device(struct vfio_device *vdev)
 	return 0;
 
 err_close:
+	vhost_vfio_relay_close(vd);
 	vhost_vfio_isolation_close(vd);
 out_unlock:
 	mutex_unlock(&vd->lock);
@@ -87,6 +92,7 @@ static void vhost_vfio_close_device(struct vfio_device *vdev)
 	vhost_vfio_isolation_quiesce(vd);
 	vhost_vfio_irqs_disable(vd);
 	/* Only a quiet VF may lose its mappings, then its domain. */
+	vhost_vfio_relay_close(vd);
 	vhost_vfio_mirror_close(vd);
 	vhost_vfio_isolation_close(vd);
 	mutex_unlock(&vd->lock);

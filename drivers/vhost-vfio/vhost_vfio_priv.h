@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/vfio.h>
 #include <linux/vhost_vfio.h>
 
@@ -314,6 +315,102 @@ struct vhost_vfio_mirror {
 	bool started;
 };
 
+/**
+ * struct vhost_vfio_gmap - a guest ring the relay holds (relay.c)
+ * @base: vmap() of the pinned pages
+ * @va: the ring inside them
+ * @iova: first pinned IOVA (page aligned)
+ * @npages: pages pinned through VFIO
+ */
+struct vhost_vfio_gmap {
+	void *base;
+	void *va;
+	u64 iova;
+	unsigned int npages;
+};
+
+/**
+ * struct vhost_vfio_relay_vq - one relayed virtqueue (relay.c)
+ * @gq: guest queue index
+ * @q: VF queue index
+ * @size: ring size, the guest's and the shadow's
+ * @live: the guest's rings are held and relayed
+ * @broken: relaying stopped on an error until the next reset
+ * @warned: the error was logged this open
+ * @event_idx: VIRTIO_RING_F_EVENT_IDX was negotiated
+ * @gavail: the guest's avail ring
+ * @gused: the guest's used ring
+ * @last_avail: next guest avail entry to relay
+ * @g_used_idx: the guest's used index as the relay last published it
+ * @shadow: shadow avail and used rings (the VF's), NULL if none
+ * @shadow_len: their length
+ * @shadow_iova: their IOVA in the VF's domain
+ * @savail: shadow avail ring
+ * @sused: shadow used ring
+ * @s_avail_idx: shadow avail index published to the VF
+ * @s_last_used: next shadow used element to relay
+ */
+struct vhost_vfio_relay_vq {
+	u16 gq;
+	int q;
+	u16 size;
+	bool live;
+	bool broken;
+	bool warned;
+	bool event_idx;
+	struct vhost_vfio_gmap gavail;
+	struct vhost_vfio_gmap gused;
+	u16 last_avail;
+	u16 g_used_idx;
+	void *shadow;
+	size_t shadow_len;
+	u64 shadow_iova;
+	void *savail;
+	void *sused;
+	u16 s_avail_idx;
+	u16 s_last_used;
+};
+
+/**
+ * struct vhost_vfio_relay - the virtqueue relay of a device (relay.c)
+ * @on: the device runs through the relay (fixed at open)
+ * @lock: serializes the queues' relay state
+ * @iova: start of the shadow ring window in the VF's domain
+ * @iova_len: its length, 0 when there is none
+ * @slot_len: bytes of the window per VF queue
+ * @vqs: per guest queue, while open with @on
+ * @kicks: guest kicks of relayed queues
+ * @vf_kicks: VF doorbell writes made
+ * @vf_kicks_suppressed: kicks the VF asked not to get
+ * @avail_relayed: avail heads moved to shadow rings
+ * @used_relayed: used elements moved to guest rings
+ * @interrupts: VF interrupts handled
+ * @guest_signals: guest eventfd signals sent
+ * @errors: queues stopped on an error
+ * @rings_unmapped: queues stopped because the VMM unmapped a ring
+ * @poll: moves used elements of queues that get no interrupt
+ * @polls: runs of @poll
+ */
+struct vhost_vfio_relay {
+	bool on;
+	struct mutex lock;	/* relay state of every queue */
+	u64 iova;
+	u64 iova_len;
+	size_t slot_len;
+	struct vhost_vfio_relay_vq *vqs;
+	u64 kicks;
+	u64 vf_kicks;
+	u64 vf_kicks_suppressed;
+	u64 avail_relayed;
+	u64 used_relayed;
+	u64 interrupts;
+	u64 guest_signals;
+	u64 errors;
+	u64 rings_unmapped;
+	struct delayed_work poll;
+	u64 polls;
+};
+
 struct vhost_vfio_mig_file;
 
 /**
@@ -406,6 +503,7 @@ struct vhost_vfio_migration {
  * @needs_reset: a deferred DRIVER_OK failed: the guest reads
  *	DEVICE_NEEDS_RESET until it resets the device
  * @mig: VFIO migration state
+ * @relay: the virtqueue relay
  */
 struct vhost_vfio_dev {
 	struct vfio_device vdev;
@@ -451,6 +549,7 @@ struct vhost_vfio_dev {
 	bool driver_ok_pending;
 	bool needs_reset;
 	struct vhost_vfio_migration mig;
+	struct vhost_vfio_relay relay;
 };
 
 static inline struct device *vv_dev(struct vhost_vfio_dev *vd)
@@ -555,6 +654,22 @@ void vhost_vfio_migration_reset(struct vhost_vfio_dev *vd);
 bool vhost_vfio_migration_allows_write(struct vhost_vfio_dev *vd,
 				       bool config);
 void vhost_vfio_migration_show(struct seq_file *s, struct vhost_vfio_dev *vd);
+
+/* relay.c */
+bool vhost_vfio_relay_on(struct vhost_vfio_dev *vd);
+void vhost_vfio_relay_init(struct vhost_vfio_dev *vd);
+int vhost_vfio_relay_reserve(struct vhost_vfio_dev *vd,
+			     struct vhost_vfio_span *x, unsigned int *n);
+int vhost_vfio_relay_open(struct vhost_vfio_dev *vd);
+void vhost_vfio_relay_close(struct vhost_vfio_dev *vd);
+int vhost_vfio_relay_queue_addrs(struct vhost_vfio_dev *vd, u16 gq, int q,
+				 u64 *avail, u64 *used);
+int vhost_vfio_relay_queue_start(struct vhost_vfio_dev *vd, u16 gq);
+void vhost_vfio_relay_kick(struct vhost_vfio_dev *vd, u16 gq);
+bool vhost_vfio_relay_interrupt(struct vhost_vfio_dev *vd, u16 vector);
+void vhost_vfio_relay_reset(struct vhost_vfio_dev *vd, bool vf_quiet);
+void vhost_vfio_relay_unmap(struct vhost_vfio_dev *vd, u64 iova, u64 end);
+void vhost_vfio_relay_show(struct seq_file *s, struct vhost_vfio_dev *vd);
 
 /* debugfs.c */
 void vhost_vfio_debugfs_init(void);

@@ -137,6 +137,7 @@ int vhost_vfio_device_reset(struct vhost_vfio_dev *vd)
 	if (ret)
 		dev_err_ratelimited(vv_dev(vd), "VF %s did not complete reset (%d)\n",
 				    dev_name(vd->vf->dev), ret);
+	vhost_vfio_relay_reset(vd, !ret);
 	vhost_vfio_virtio_reset(vd);
 	return ret;
 }
@@ -238,6 +239,27 @@ static bool vv_status_allowed(struct vhost_vfio_dev *vd, u8 old, u8 status)
 	return !why;
 }
 
+/*
+ * Give VF queue @q the rings of guest queue @gq: the guest's own, or with
+ * the relay the guest's descriptor table and the relay's shadow avail and
+ * used rings.
+ */
+static int vv_vf_queue_rings(struct vhost_vfio_dev *vd, u16 gq, int q)
+{
+	struct vhost_vfio_vf *vf = vd->vf;
+	struct vhost_vfio_vq *vq = &vd->vqs[gq];
+	u64 avail = vq->avail, used = vq->used;
+	int ret;
+
+	if (vd->relay.on) {
+		ret = vhost_vfio_relay_queue_addrs(vd, gq, q, &avail, &used);
+		if (ret)
+			return ret;
+	}
+	vf->ops->queue_set_address(vf->be, q, vq->desc, avail, used);
+	return 0;
+}
+
 /* The VF queue of the first enabled guest queue from *@gq on, or -1. */
 static int vv_next_enabled_queue(struct vhost_vfio_dev *vd, u16 *gq)
 {
@@ -259,9 +281,12 @@ static void vv_replay_kicks(struct vhost_vfio_dev *vd)
 	int q;
 
 	for (gq = 0; (q = vv_next_enabled_queue(vd, &gq)) >= 0; gq++) {
-		vf->ops->notify_write(vf->be,
-				      (u64)vf->notify_off[q] * vf->notify_mult,
-				      q, 2);
+		if (vd->relay.on)
+			vhost_vfio_relay_kick(vd, gq);
+		else
+			vf->ops->notify_write(vf->be,
+					      (u64)vf->notify_off[q] * vf->notify_mult,
+					      q, 2);
 		vd->counters.kicks_replayed++;
 	}
 }
@@ -291,6 +316,8 @@ static bool vv_vf_go_live(struct vhost_vfio_dev *vd)
 					     dev_name(vf->dev), q);
 			return false;
 		}
+		if (vd->relay.on && vhost_vfio_relay_queue_start(vd, gq))
+			return false;
 	}
 	vf->ops->set_status(vf->be, vf->ops->get_status(vf->be) |
 			    VIRTIO_CONFIG_S_DRIVER_OK);
@@ -474,9 +501,8 @@ bool vhost_vfio_virtio_replay(struct vhost_vfio_dev *vd, u8 status)
 		if (vq->size != vf->queue_max[q])
 			vq->size = vf->ops->queue_set_size(vf->be, q, vq->size);
 		vq->vector = vf->ops->queue_set_vector(vf->be, q, vq->vector);
-		if (vq->enabled)
-			vf->ops->queue_set_address(vf->be, q, vq->desc,
-						   vq->avail, vq->used);
+		if (vq->enabled && vv_vf_queue_rings(vd, gq, q))
+			return false;
 	}
 	return true;
 }
@@ -495,12 +521,15 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 	}
 	if (q < 0 || vq->enabled)
 		return;
-	vf->ops->queue_set_address(vf->be, q, vq->desc, vq->avail, vq->used);
+	if (vv_vf_queue_rings(vd, gq, q))
+		return;
 	vq->enabled = true;
 	/* Otherwise the VF's queue is enabled when it goes live. */
 	if (vv_vf_live(vd)) {
 		vf->ops->queue_set_enable(vf->be, q, true);
 		vq->enabled = vf->ops->queue_get_enable(vf->be, q);
+		if (vq->enabled && vd->relay.on)
+			vhost_vfio_relay_queue_start(vd, gq);
 	}
 	trace_vhost_vfio_queue_enable(dev_name(vv_dev(vd)), gq, q, vq->size,
 				      vq->vector, vq->desc, vq->avail, vq->used,
@@ -936,6 +965,10 @@ static int vv_notify_rw(struct vhost_vfio_dev *vd, u64 off, u8 *buf,
 	if (q < 0 || !vd->vqs[gq].enabled) {
 		dev_warn_ratelimited(vv_dev(vd), "kick of unknown or disabled queue %u dropped\n",
 				     gq);
+		return 0;
+	}
+	if (vd->relay.on) {
+		vhost_vfio_relay_kick(vd, gq);
 		return 0;
 	}
 	vf->ops->notify_write(vf->be, (u64)vf->notify_off[q] * vf->notify_mult,

@@ -5,7 +5,8 @@
 # mdevs on functions 0 and 1 of VV_NICS, which share the QEMU hub, and
 # exchanges frames between them through mapped doorbells, MSI-X eventfds
 # and the DMA mirror; then again with vhost_vfio's map_doorbells=N, where
-# every kick must go through the driver's trapped BAR2 path.  The sixth
+# every kick must go through the driver's trapped BAR2 path; then with
+# relay=Y, where every ring moves through the host's relay.  The sixth
 # function, behind a PCIe root port, has FLR: it is VV_BDF_FLR, where a
 # failed virtio reset must be recovered by a function reset.  The memory
 # cgroup cases need cgroup v2, mounted here.  All functions are given back
@@ -34,6 +35,13 @@ vv_check "map_doorbells set to N at run time" bash -c "echo N > $param && grep -
 VV_DOORBELL=trapped vv_run_ksft "datapath, trapped doorbells" \
 	"$VV_BIN/datapath_test"
 echo Y > "$param"
+
+# Every case again with every ring through the host's virtqueue relay.
+relay=/sys/module/vhost_vfio/parameters/relay
+vv_check "relay set to Y at run time" bash -c "echo Y > $relay && grep -qx Y $relay"
+VV_DOORBELL=trapped VV_RELAY=1 vv_run_ksft "datapath, relay" \
+	"$VV_BIN/datapath_test"
+echo N > "$relay"
 # The FLR case limits the function's resets to FLR; all of them again.
 [ -z "$F" ] || echo default > "/sys/bus/pci/devices/$F/reset_method"
 

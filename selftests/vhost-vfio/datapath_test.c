@@ -11,8 +11,11 @@
  * vhost_vfio_virtio_pci with no mdev (the fixture creates and removes one
  * on each).  VV_DOORBELL=trapped: the doorbells must not be mappable
  * (vhost_vfio's map_doorbells=N) and kicks are written to BAR2 instead;
- * the driver must count each of them.  VV_HOST_REQ and VV_LINK_ID: where to
- * ask the host to pull function VV_BDF2's cable (scripts/vm-run.sh).
+ * the driver must count each of them.  VV_RELAY=1 (with
+ * VV_DOORBELL=trapped): vhost_vfio's relay=Y, every ring moves through the
+ * host's virtqueue relay and every case must hold all the same.
+ * VV_HOST_REQ and VV_LINK_ID: where to ask the host to pull function
+ * VV_BDF2's cable (scripts/vm-run.sh).
  * VV_BDF_FLR: a function with FLR, bound like VV_BDF, for the failed reset
  * that a function reset recovers.  The memory cgroup cases need cgroup v2
  * at /sys/fs/cgroup with the memory controller enabled for child groups.
@@ -109,6 +112,14 @@ static bool trapped(void)
 	const char *mode = getenv("VV_DOORBELL");
 
 	return mode && !strcmp(mode, "trapped");
+}
+
+/* The run expects the virtqueue relay (VV_RELAY=1, relay=Y). */
+static bool relayed(void)
+{
+	const char *r = getenv("VV_RELAY");
+
+	return r && !strcmp(r, "1");
 }
 
 static void nic_close(struct nic *n)
@@ -741,7 +752,10 @@ TEST_F_TIMEOUT(dp, kick_path, 120)
 						     "bar2_notify_writes"));
 			EXPECT_EQ(0, vmm_counter(n->uuid, "doorbell_mapped"));
 			EXPECT_EQ(0, vmm_counter(n->uuid, "doorbell_faults"));
-			EXPECT_EQ(0, strcmp(mode, "trapped: map_doorbells module parameter is N"));
+			EXPECT_STREQ(relayed() ?
+				     "trapped: virtqueue relay (relay module parameter)" :
+				     "trapped: map_doorbells module parameter is N",
+				     mode);
 		} else {
 			EXPECT_EQ(0, vmm_counter(n->uuid,
 						 "bar2_notify_writes"));
@@ -750,6 +764,126 @@ TEST_F_TIMEOUT(dp, kick_path, 120)
 			EXPECT_EQ(0, strcmp(mode, "mapped"));
 		}
 	}
+}
+
+/* Read a used index, a counter, the index again: before <= counter <= after. */
+static void used_sandwich(struct __test_metadata *_metadata, struct nic *n)
+{
+	u16 before = n->rx.used->idx + n->tx.used->idx;
+	long long relayed_used = vmm_counter(n->uuid, "relay_used");
+	u16 after = n->rx.used->idx + n->tx.used->idx;
+
+	EXPECT_LE(0, (short)(u16)(relayed_used - before))
+		TH_LOG("%s: relay_used %lld, guest used indices sum %u before",
+		       n->bdf, relayed_used, before);
+	EXPECT_LE(0, (short)(u16)(after - relayed_used))
+		TH_LOG("%s: relay_used %lld, guest used indices sum %u after",
+		       n->bdf, relayed_used, after);
+}
+
+/*
+ * With the relay, the host moved every head the guest made available and
+ * every element the VF used, took each VF interrupt in its thread (no
+ * bypass), and left no queue broken.  Without it, the relay saw nothing.
+ */
+TEST_F_TIMEOUT(dp, relay_counts_every_buffer, 120)
+{
+	int i;
+
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+	for (i = 0; i < 2; i++) {
+		struct nic *n = &self->nic[i];
+		long long avail = (u16)(n->rx.avail_idx + n->tx.avail_idx);
+
+		TH_LOG("%s: relay %lld, avail %lld, used %lld, kicks %lld",
+		       n->bdf, vmm_counter(n->uuid, "relay"),
+		       vmm_counter(n->uuid, "relay_avail"),
+		       vmm_counter(n->uuid, "relay_used"),
+		       vmm_counter(n->uuid, "relay_kicks"));
+		TH_LOG("%s: vf kicks %lld (+%lld held), irqs %lld, interrupts %lld, signals %lld",
+		       n->bdf, vmm_counter(n->uuid, "relay_vf_kicks"),
+		       vmm_counter(n->uuid, "relay_vf_kicks_suppressed"),
+		       vmm_counter(n->uuid, "irqs"),
+		       vmm_counter(n->uuid, "relay_interrupts"),
+		       vmm_counter(n->uuid, "relay_guest_signals"));
+		if (!relayed()) {
+			EXPECT_EQ(0, vmm_counter(n->uuid, "relay"));
+			EXPECT_EQ(0, vmm_counter(n->uuid, "relay_avail"));
+			EXPECT_EQ(0, vmm_counter(n->uuid, "relay_used"));
+			EXPECT_EQ(0, vmm_counter(n->uuid, "relay_interrupts"));
+			continue;
+		}
+		EXPECT_EQ(1, vmm_counter(n->uuid, "relay"));
+		EXPECT_EQ(2, vmm_counter(n->uuid, "relay_queues_live"));
+		EXPECT_EQ(0, vmm_counter(n->uuid, "relay_errors"));
+		EXPECT_EQ(avail, vmm_counter(n->uuid, "relay_avail"));
+		/* The guest's kicks and one replayed per queue at DRIVER_OK. */
+		EXPECT_EQ(n->rx.kicks + n->tx.kicks +
+			  vmm_counter(n->uuid, "kicks_replayed"),
+			  vmm_counter(n->uuid, "relay_kicks"));
+		EXPECT_EQ(2, vmm_counter(n->uuid, "kicks_replayed"));
+		EXPECT_LT(0, vmm_counter(n->uuid, "relay_vf_kicks"));
+		used_sandwich(_metadata, n);
+		EXPECT_LT(0, vmm_counter(n->uuid, "relay_interrupts"));
+		EXPECT_LE(vmm_counter(n->uuid, "relay_interrupts"),
+			  vmm_counter(n->uuid, "irqs"));
+		EXPECT_LE(vmm_counter(n->uuid, "relay_guest_signals"),
+			  vmm_counter(n->uuid, "relay_interrupts"));
+		EXPECT_EQ(0, vmm_counter(n->uuid, "bypass_producers"));
+		EXPECT_NE(0, vmm_counter(n->uuid, "relay_iova"));
+	}
+}
+
+/*
+ * A guest that moves its avail index more than a ring ahead, through the
+ * relay: it gets what virtio asks of a device that detects it,
+ * DEVICE_NEEDS_RESET and a configuration interrupt, that queue stops
+ * being relayed, the other device is untouched, and after a reset the
+ * device works again.  Direct, what happens is the VF's own business
+ * (QEMU's virtio-net replays stale heads and floods its peer), as with
+ * vfio-pci: not a case of ours.
+ */
+TEST_F_TIMEOUT(dp, runaway_avail_index_needs_reset, 120)
+{
+	struct nic *a = &self->nic[0];
+	struct vmm_vq cfg = { .efd = a->efd[1] };
+	char why[128] = "";
+	u8 st = 0;
+	int ret;
+
+	if (!relayed())
+		SKIP(return, "%s", "direct: the VF handles a runaway avail index itself");
+	bring_up(_metadata, self);
+	traffic(_metadata, self, 0, 1);
+	/* Configuration changes on the tx vector, quiet from here on. */
+	vmm_vio_write(&a->vmm, VIRTIO_PCI_COMMON_MSIX, 2, 1);
+	vmm_vq_drain(&cfg);
+	__atomic_store_n(&a->tx.avail->idx, (u16)(a->tx.avail_idx + QSIZE + 1),
+			 __ATOMIC_RELEASE);
+	vmm_vq_kick(&a->tx);
+	while (signalled(&cfg, cfg.signals, WAIT_MS)) {
+		st = vmm_vio_status(&a->vmm);
+		if (st & VIRTIO_CONFIG_S_NEEDS_RESET)
+			break;
+	}
+	ASSERT_TRUE(st & VIRTIO_CONFIG_S_NEEDS_RESET)
+		TH_LOG("status %#x after the runaway avail index", st);
+	EXPECT_EQ(1, vmm_counter(a->uuid, "relay_errors"));
+	EXPECT_EQ(0, vmm_counter(self->nic[1].uuid, "relay_errors"));
+	EXPECT_EQ(1, vmm_counter(a->uuid, "relay_queues_live"));
+
+	vmm_vio_set_status(&a->vmm, 0);
+	ASSERT_EQ(0, vmm_vio_status(&a->vmm));
+	vmm_vq_drain(&a->rx);
+	vmm_vq_drain(&a->tx);
+	ret = nic_up(&self->g, a, why, sizeof(why));
+	ASSERT_EQ(0, ret) TH_LOG("%s after reset: %s: %s", a->bdf, why,
+				 strerror(-ret));
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+	EXPECT_EQ(2, vmm_counter(a->uuid, "relay_queues_live"));
 }
 
 TEST_F_TIMEOUT(dp, iommu_isolation, 120)
@@ -927,8 +1061,13 @@ TEST_F_TIMEOUT(dp, close_releases_and_reopen_works, 120)
 
 		EXPECT_EQ(GUEST_PAGES, vmm_counter(n->uuid,
 						   "mirror_pinned_pages"));
-		EXPECT_EQ(2, vmm_counter(n->uuid, "bypass_producers"));
+		/* The relay takes every interrupt itself: no bypass. */
+		EXPECT_EQ(relayed() ? 0 : 2,
+			  vmm_counter(n->uuid, "bypass_producers"));
+		EXPECT_EQ(relayed() ? 2 : 0,
+			  vmm_counter(n->uuid, "relay_queues_live"));
 		nic_close(n);
+		EXPECT_EQ(0, vmm_counter(n->uuid, "relay_queues_live"));
 		EXPECT_EQ(0, vmm_counter(n->uuid, "mirror_pinned_pages"));
 		EXPECT_EQ(0, vmm_counter(n->uuid, "mirror_maps"));
 		EXPECT_EQ(0, vmm_counter(n->uuid, "bypass_producers"));

@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vhost-vfio: the virtqueue relay.
+ *
+ * With the relay the VF never sees the guest's avail and used rings.  Each
+ * of its queues gets a shadow avail and used ring that this module owns,
+ * mapped into the VF's domain at IOVA no guest page can take (a window at
+ * the top of the aperture that the mirror keeps out of its map, like a
+ * reserved region).  The descriptor table stays the guest's: the VF reads
+ * descriptors and buffers through the mirror as before, so data remains
+ * zero-copy; only the 2-byte heads and the 8-byte used elements are moved.
+ *
+ *   guest kick (trapped BAR2 write) -> avail heads copied to the shadow
+ *	avail ring -> the VF's doorbell
+ *   VF MSI-X (threaded handler) -> shadow used elements copied to the
+ *	guest's used ring -> the guest's eventfd, if it asked for it
+ *
+ * So the host knows every ring position and every buffer the VF holds,
+ * which is what migration needs to stop a VF that virtio gives no stop
+ * bit (Documentation/design.rst, "The virtqueue relay").  The price is an
+ * exit per kick and a host wake-up per interrupt: the relay is opt-in (the
+ * "relay" module parameter), fixed at open.
+ *
+ * The guest's rings are reached through pages pinned with
+ * vfio_pin_pages() and mapped contiguously with vmap(), so that the
+ * 16-bit indices are read and written with single accesses.  A dma_unmap
+ * that covers a ring drops those pins at once, as type1 requires, and
+ * the queue stops being relayed until the guest resets the device.
+ *
+ * Only split rings: the relay withholds VIRTIO_F_RING_PACKED.
+ *
+ * Locking: @relay.lock serializes the relay state of every queue against
+ * the kick path (under vd->lock), the irq threads and dma_unmap.  The VF
+ * is only written under vd->lock (its doorbell, from the kick path).
+ */
+#include <linux/interrupt.h>
+#include <linux/iommu.h>
+#include <linux/moduleparam.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "vhost_vfio_priv.h"
+
+static bool relay;
+module_param(relay, bool, 0644);
+MODULE_PARM_DESC(relay,
+		 "Devices opened from now on run their virtqueues through the host's relay: the VF uses shadow rings, doorbells are trapped and interrupts pass through the host. Slower; it is what lets a device be quiesced for migration (default: N)");
+
+/* Split ring sizes (virtio 1.2, 2.7): flags, idx, ring[], event. */
+static size_t vv_avail_len(u16 size)
+{
+	return 6 + 2 * (size_t)size;
+}
+
+static size_t vv_used_len(u16 size)
+{
+	return 6 + 8 * (size_t)size;
+}
+
+/* The shadow of a queue of @size: avail ring, then used ring, page aligned. */
+static size_t vv_shadow_used_off(u16 size)
+{
+	return PAGE_ALIGN(vv_avail_len(size));
+}
+
+static size_t vv_shadow_len(u16 size)
+{
+	return vv_shadow_used_off(size) + PAGE_ALIGN(vv_used_len(size));
+}
+
+/* Field views of a split ring, little-endian as virtio 1 defines it. */
+static __le16 *vv_avail_flags(void *avail)
+{
+	return avail;
+}
+
+static __le16 *vv_avail_idx(void *avail)
+{
+	return (__le16 *)avail + 1;
+}
+
+static __le16 *vv_avail_ring(void *avail, u16 i)
+{
+	return (__le16 *)avail + 2 + i;
+}
+
+/* used_event lives after the avail ring. */
+static __le16 *vv_used_event(void *avail, u16 size)
+{
+	return vv_avail_ring(avail, size);
+}
+
+static __le16 *vv_used_flags(void *used)
+{
+	return used;
+}
+
+static __le16 *vv_used_idx(void *used)
+{
+	return (__le16 *)used + 1;
+}
+
+static struct vring_used_elem *vv_used_ring(void *used, u16 i)
+{
+	return (struct vring_used_elem *)((u8 *)used + 4) + i;
+}
+
+/* avail_event lives after the used ring. */
+static __le16 *vv_avail_event(void *used, u16 size)
+{
+	return (__le16 *)vv_used_ring(used, size);
+}
+
+static u16 vv_get(__le16 *p)
+{
+	return le16_to_cpu(READ_ONCE(*p));
+}
+
+static void vv_put(__le16 *p, u16 v)
+{
+	WRITE_ONCE(*p, cpu_to_le16(v));
+}
+
+/**
+ * vhost_vfio_relay_on - does this device run through the relay?
+ * @vd: mediated device
+ *
+ * Fixed when open attaches the domain; before, what the module parameter
+ * says now.
+ */
+bool vhost_vfio_relay_on(struct vhost_vfio_dev *vd)
+{
+	return vd->domain ? vd->relay.on : READ_ONCE(relay);
+}
+
+/**
+ * vhost_vfio_relay_reserve - keep the shadow rings' IOVA out of the mirror
+ * @vd: mediated device, opening; its domain attached
+ * @x: the spans the mirror never maps, with room for one more
+ * @n: entries in @x, incremented when a window is added
+ *
+ * The window is the highest IOVA range below the aperture's end (or 2^48)
+ * that is free of every span already in @x: guest RAM sits low, and a
+ * guest page that lies there anyway is one the VF cannot reach, as for
+ * any reserved region.
+ *
+ * Return: 0, or -ENOSPC if no window fits.
+ */
+int vhost_vfio_relay_reserve(struct vhost_vfio_dev *vd,
+			     struct vhost_vfio_span *x, unsigned int *n)
+{
+	struct iommu_domain_geometry *geo = &vd->domain->geometry;
+	struct vhost_vfio_relay *r = &vd->relay;
+	u64 top = (1ULL << 48) - 1, start;
+	size_t slot = 0;
+	unsigned int i;
+	bool moved;
+	u16 q;
+
+	r->on = READ_ONCE(relay);
+	r->iova_len = 0;
+	if (!r->on)
+		return 0;
+	for (q = 0; q < vd->vf->num_queues; q++)
+		slot = max(slot, vv_shadow_len(vd->vf->queue_max[q]));
+	r->slot_len = slot;
+	r->iova_len = slot * vd->vf->num_queues;
+	if (geo->force_aperture)
+		top = min(top, geo->aperture_end);
+	do {
+		moved = false;
+		if (top < r->iova_len - 1)
+			return -ENOSPC;
+		start = round_down(top - r->iova_len + 1, PAGE_SIZE);
+		for (i = 0; i < *n; i++) {
+			if (x[i].start > start + r->iova_len - 1 ||
+			    x[i].last < start)
+				continue;
+			if (!x[i].start)
+				return -ENOSPC;
+			top = x[i].start - 1;
+			moved = true;
+		}
+	} while (moved);
+	r->iova = start;
+	x[(*n)++] = (struct vhost_vfio_span){ start, start + r->iova_len - 1 };
+	return 0;
+}
+
+/*
+ * A guest ring, pinned through VFIO and mapped contiguously.  Pins are
+ * taken on whole pages; @va points at the ring inside them.
+ */
+static int vv_gmap_get(struct vhost_vfio_dev *vd, struct vhost_vfio_gmap *m,
+		       u64 iova, size_t len)
+{
+	u64 first = round_down(iova, PAGE_SIZE);
+	unsigned int npages = (PAGE_ALIGN(iova + len) - first) >> PAGE_SHIFT;
+	struct page **pages;
+	int ret;
+	void *va;
+
+	pages = kcalloc(npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	ret = vfio_pin_pages(&vd->vdev, first, npages,
+			     IOMMU_READ | IOMMU_WRITE, pages);
+	if (ret != npages) {
+		if (ret > 0)
+			vfio_unpin_pages(&vd->vdev, first, ret);
+		ret = ret < 0 ? ret : -EFAULT;
+		goto err_free;
+	}
+	va = vmap(pages, npages, VM_MAP, PAGE_KERNEL);
+	if (!va) {
+		ret = -ENOMEM;
+		goto err_unpin;
+	}
+	kfree(pages);
+	m->base = va;
+	m->va = va + (iova - first);
+	m->iova = first;
+	m->npages = npages;
+	return 0;
+
+err_unpin:
+	vfio_unpin_pages(&vd->vdev, first, npages);
+err_free:
+	kfree(pages);
+	return ret;
+}
+
+static void vv_gmap_put(struct vhost_vfio_dev *vd, struct vhost_vfio_gmap *m)
+{
+	if (!m->base)
+		return;
+	vunmap(m->base);
+	vfio_unpin_pages(&vd->vdev, m->iova, m->npages);
+	memset(m, 0, sizeof(*m));
+}
+
+static bool vv_gmap_hits(struct vhost_vfio_gmap *m, u64 iova, u64 end)
+{
+	return m->base && m->iova < end &&
+	       iova < m->iova + ((u64)m->npages << PAGE_SHIFT);
+}
+
+/* Drop a queue's hold on the guest's rings; the relay of it stops. */
+static void vv_rq_unmap_guest(struct vhost_vfio_dev *vd,
+			      struct vhost_vfio_relay_vq *rq)
+{
+	vv_gmap_put(vd, &rq->gavail);
+	vv_gmap_put(vd, &rq->gused);
+	rq->live = false;
+}
+
+/* Free a queue's shadow rings; only once the VF cannot reach them. */
+static void vv_rq_free_shadow(struct vhost_vfio_dev *vd,
+			      struct vhost_vfio_relay_vq *rq)
+{
+	size_t unmapped;
+
+	if (!rq->shadow)
+		return;
+	unmapped = iommu_unmap(vd->domain, rq->shadow_iova, rq->shadow_len);
+	if (unmapped != rq->shadow_len) {
+		/* The VF could still reach the pages: keep them for good. */
+		dev_err(vv_dev(vd), "shadow ring of queue %u at IOVA 0x%llx unmapped %zu of %zu bytes; its pages are leaked, not reused\n",
+			rq->gq, rq->shadow_iova, unmapped, rq->shadow_len);
+		vhost_vfio_isolation_cut_off(vd);
+	} else {
+		free_pages_exact(rq->shadow, rq->shadow_len);
+	}
+	rq->shadow = NULL;
+}
+
+/**
+ * vhost_vfio_relay_queue_addrs - ring addresses the VF is given for a queue
+ * @vd: mediated device, lock held, relay on
+ * @gq: guest queue, about to be enabled on the VF
+ * @q: its VF queue
+ * @avail: set to the shadow avail ring's IOVA
+ * @used: set to the shadow used ring's IOVA
+ *
+ * Allocates (or clears) the queue's shadow rings for its current size and
+ * maps them at the queue's slot of the window.  The descriptor table the
+ * VF uses is the guest's own.
+ *
+ * Return: 0, or a negative errno (logged) and the queue stays disabled.
+ */
+int vhost_vfio_relay_queue_addrs(struct vhost_vfio_dev *vd, u16 gq, int q,
+				 u64 *avail, u64 *used)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+	u16 size = vd->vqs[gq].size;
+	size_t len = vv_shadow_len(size);
+	u64 iova = r->iova + (u64)q * r->slot_len;
+	int ret = 0;
+
+	mutex_lock(&r->lock);
+	if (rq->shadow && rq->shadow_len != len)
+		vv_rq_free_shadow(vd, rq);
+	if (rq->shadow) {
+		memset(rq->shadow, 0, len);
+		goto out;
+	}
+	rq->shadow = alloc_pages_exact(len, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!rq->shadow) {
+		ret = -ENOMEM;
+		goto out_log;
+	}
+	ret = iommu_map(vd->domain, iova, virt_to_phys(rq->shadow), len,
+			IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE, GFP_KERNEL);
+	if (ret) {
+		free_pages_exact(rq->shadow, len);
+		rq->shadow = NULL;
+		goto out_log;
+	}
+	rq->shadow_len = len;
+	rq->shadow_iova = iova;
+out:
+	rq->gq = gq;
+	rq->q = q;
+	rq->size = size;
+	rq->savail = rq->shadow;
+	rq->sused = (u8 *)rq->shadow + vv_shadow_used_off(size);
+	rq->s_avail_idx = 0;
+	rq->s_last_used = 0;
+	*avail = iova;
+	*used = iova + vv_shadow_used_off(size);
+	mutex_unlock(&r->lock);
+	return 0;
+
+out_log:
+	mutex_unlock(&r->lock);
+	dev_err_ratelimited(vv_dev(vd), "no shadow ring for queue %u of %u entries (%d); queue left disabled\n",
+			    gq, size, ret);
+	return ret;
+}
+
+/**
+ * vhost_vfio_relay_queue_start - begin relaying a queue the VF now runs
+ * @vd: mediated device, lock held, relay on
+ * @gq: guest queue, enabled on the VF
+ *
+ * Return: 0, or a negative errno (logged) when the guest's rings cannot
+ * be reached; the queue is not relayed then.
+ */
+int vhost_vfio_relay_queue_start(struct vhost_vfio_dev *vd, u16 gq)
+{
+	struct vhost_vfio_relay_vq *rq = &vd->relay.vqs[gq];
+	struct vhost_vfio_vq *vq = &vd->vqs[gq];
+	int ret;
+
+	mutex_lock(&vd->relay.lock);
+	if (rq->live || !rq->shadow) {
+		ret = rq->live ? 0 : -ENXIO;
+		goto out;
+	}
+	ret = vv_gmap_get(vd, &rq->gavail, vq->avail, vv_avail_len(rq->size));
+	if (!ret)
+		ret = vv_gmap_get(vd, &rq->gused, vq->used,
+				  vv_used_len(rq->size));
+	if (ret) {
+		vv_rq_unmap_guest(vd, rq);
+		goto out;
+	}
+	rq->event_idx = vd->negotiated & BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
+	rq->broken = false;
+	rq->live = true;
+out:
+	mutex_unlock(&vd->relay.lock);
+	if (ret)
+		dev_err_ratelimited(vv_dev(vd), "queue %u: the guest's rings cannot be reached for the relay (%d); the queue stays idle\n",
+				    gq, ret);
+	return ret;
+}
+
+/*
+ * The queue misbehaved: stop relaying it until the next reset, and say so
+ * once per open.
+ */
+static void vv_rq_break(struct vhost_vfio_dev *vd,
+			struct vhost_vfio_relay_vq *rq, const char *why)
+{
+	rq->broken = true;
+	vd->relay.errors++;
+	if (!rq->warned)
+		dev_warn(vv_dev(vd), "relay of queue %u stopped: %s; it resumes when the guest resets the device\n",
+			 rq->gq, why);
+	rq->warned = true;
+}
+
+/*
+ * Does the VF interrupt for this queue, into a handler of ours?  Not for a
+ * queue without a vector (Linux's virtio_net polls its control queue so),
+ * nor for a vector the VMM gave no eventfd.
+ */
+static bool vv_rq_interrupts(struct vhost_vfio_dev *vd,
+			     struct vhost_vfio_relay_vq *rq)
+{
+	u16 vector = READ_ONCE(vd->vqs[rq->gq].vector);
+
+	return vector < vd->vf->msix_vectors &&
+	       READ_ONCE(vd->irqs[vector].trigger);
+}
+
+/*
+ * Guest avail -> shadow avail.  Returns how many heads moved; *@broke is
+ * set if the guest broke the ring.
+ */
+static u16 vv_relay_avail(struct vhost_vfio_dev *vd,
+			  struct vhost_vfio_relay_vq *rq, bool *broke)
+{
+	void *gav = rq->gavail.va, *sav = rq->savail;
+	u16 size = rq->size, moved = 0;
+
+	for (;;) {
+		u16 idx = vv_get(vv_avail_idx(gav));
+		u16 pending = idx - rq->last_avail;
+		u16 room = size - (u16)(rq->s_avail_idx - rq->s_last_used);
+		u16 i, n;
+
+		if (pending > size) {
+			vv_rq_break(vd, rq, "the guest's avail index ran more than a ring ahead");
+			*broke = true;
+			break;
+		}
+		/* The entries, not older than the index that published them. */
+		virt_rmb();
+		n = min(pending, room);
+		for (i = 0; i < n; i++)
+			WRITE_ONCE(*vv_avail_ring(sav, (rq->s_avail_idx + i) % size),
+				   READ_ONCE(*vv_avail_ring(gav,
+							    (rq->last_avail + i) % size)));
+		rq->last_avail += n;
+		rq->s_avail_idx += n;
+		moved += n;
+		if (!rq->event_idx || n < pending)
+			break;
+		vv_put(vv_avail_event(rq->gused.va, size), rq->last_avail);
+		/* Ask for the next kick, then look once more (virtio 2.7.10). */
+		virt_mb();
+		if (vv_get(vv_avail_idx(gav)) == rq->last_avail)
+			break;
+	}
+	if (moved) {
+		/* The heads before the index that publishes them. */
+		virt_wmb();
+		vv_put(vv_avail_idx(sav), rq->s_avail_idx);
+	}
+	return moved;
+}
+
+/* Does the VF want a kick for the heads up to s_avail_idx? */
+static bool vv_vf_wants_kick(struct vhost_vfio_relay_vq *rq, u16 old)
+{
+	/* The index before the VF's flags or event (virtio 2.7.10). */
+	virt_mb();
+	if (rq->event_idx)
+		return vring_need_event(vv_get(vv_avail_event(rq->sused, rq->size)),
+					rq->s_avail_idx, old);
+	return !(vv_get(vv_used_flags(rq->sused)) & VRING_USED_F_NO_NOTIFY);
+}
+
+/**
+ * vhost_vfio_relay_kick - the guest kicked a relayed queue
+ * @vd: mediated device, lock held, relay on
+ * @gq: guest queue
+ *
+ * Moves what the guest made available to the shadow ring and rings the
+ * VF's doorbell if the VF asks for it.  A guest whose avail index runs
+ * away gets what a virtio device does for that: DEVICE_NEEDS_RESET and a
+ * configuration interrupt.
+ */
+void vhost_vfio_relay_kick(struct vhost_vfio_dev *vd, u16 gq)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+	struct vhost_vfio_vf *vf = vd->vf;
+	bool kick = false, broke;
+	u16 old;
+
+	mutex_lock(&r->lock);
+	r->kicks++;
+	if (!rq->live || rq->broken)
+		goto out;
+	old = rq->s_avail_idx;
+	broke = false;
+	if (vv_relay_avail(vd, rq, &broke)) {
+		r->avail_relayed += (u16)(rq->s_avail_idx - old);
+		kick = vv_vf_wants_kick(rq, old);
+		if (kick)
+			r->vf_kicks++;
+		else
+			r->vf_kicks_suppressed++;
+	}
+	if (broke) {
+		vd->needs_reset = true;
+		vhost_vfio_config_interrupt(vd);
+	}
+	/* Nothing will interrupt for this queue: look until it drains. */
+	if (rq->s_avail_idx != rq->s_last_used && !vv_rq_interrupts(vd, rq))
+		schedule_delayed_work(&r->poll, 1);
+out:
+	mutex_unlock(&r->lock);
+	if (kick)
+		vf->ops->notify_write(vf->be,
+				      (u64)vf->notify_off[rq->q] * vf->notify_mult,
+				      rq->q, 2);
+}
+
+/*
+ * Shadow used -> guest used.  Returns true if the guest asked to be told
+ * about what moved.
+ */
+static bool vv_relay_used(struct vhost_vfio_dev *vd,
+			  struct vhost_vfio_relay_vq *rq)
+{
+	void *sused = rq->sused, *gused = rq->gused.va;
+	u16 size = rq->size, start = rq->g_used_idx, n;
+
+	for (;;) {
+		u16 idx = vv_get(vv_used_idx(sused));
+
+		n = idx - rq->s_last_used;
+		if (n > (u16)(rq->s_avail_idx - rq->s_last_used)) {
+			vv_rq_break(vd, rq, "the VF used more buffers than it was given");
+			return false;
+		}
+		if (!n)
+			break;
+		/* The elements, not older than the index. */
+		virt_rmb();
+		while (n--) {
+			struct vring_used_elem *s, *g;
+
+			s = vv_used_ring(sused, rq->s_last_used++ % size);
+			g = vv_used_ring(gused, rq->g_used_idx++ % size);
+			WRITE_ONCE(g->id, READ_ONCE(s->id));
+			WRITE_ONCE(g->len, READ_ONCE(s->len));
+		}
+		if (!rq->event_idx)
+			break;
+		vv_put(vv_used_event(rq->savail, size), rq->s_last_used);
+		/* Ask for the next interrupt, then look once more. */
+		virt_mb();
+	}
+	n = rq->g_used_idx - start;
+	if (!n)
+		return false;
+	vd->relay.used_relayed += n;
+	/* The elements before the index that publishes them. */
+	virt_wmb();
+	vv_put(vv_used_idx(gused), rq->g_used_idx);
+	/* The index before the guest's flags or event. */
+	virt_mb();
+	if (rq->event_idx)
+		return vring_need_event(vv_get(vv_used_event(rq->gavail.va, size)),
+					rq->g_used_idx, start);
+	return !(vv_get(vv_avail_flags(rq->gavail.va)) &
+		 VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+/*
+ * Queues that get no interrupt are polled while the VF holds buffers of
+ * theirs: every jiffy, from the kick that handed the buffers over until
+ * the VF used them all.
+ */
+static void vv_relay_poll(struct work_struct *work)
+{
+	struct vhost_vfio_relay *r = container_of(to_delayed_work(work),
+						  struct vhost_vfio_relay, poll);
+	struct vhost_vfio_dev *vd = container_of(r, struct vhost_vfio_dev,
+						 relay);
+	bool again = false;
+	u16 gq;
+
+	mutex_lock(&r->lock);
+	r->polls++;
+	for (gq = 0; r->vqs && gq < vd->num_queues; gq++) {
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		if (!rq->live || rq->broken || vv_rq_interrupts(vd, rq))
+			continue;
+		vv_relay_used(vd, rq);
+		if (rq->s_avail_idx != rq->s_last_used)
+			again = true;
+	}
+	mutex_unlock(&r->lock);
+	if (again)
+		schedule_delayed_work(&r->poll, 1);
+}
+
+/**
+ * vhost_vfio_relay_interrupt - a VF vector fired: relay what it announces
+ * @vd: mediated device, relay on
+ * @vector: the VF (and guest) MSI-X vector
+ *
+ * Runs in the vector's irq thread, without vd->lock.
+ *
+ * Return: true if the guest's eventfd on @vector must be signalled: a
+ * relayed queue the guest asked to hear from moved, or the vector serves
+ * something the relay does not see (no relayed queue, the config vector).
+ */
+bool vhost_vfio_relay_interrupt(struct vhost_vfio_dev *vd, u16 vector)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	bool signal = false, mine = false;
+	u16 gq;
+
+	mutex_lock(&r->lock);
+	r->interrupts++;
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		if (!rq->live || READ_ONCE(vd->vqs[gq].vector) != vector)
+			continue;
+		mine = true;
+		if (!rq->broken && vv_relay_used(vd, rq))
+			signal = true;
+	}
+	if (!mine || vector == READ_ONCE(vd->config_vector))
+		signal = true;
+	if (signal)
+		r->guest_signals++;
+	mutex_unlock(&r->lock);
+	return signal;
+}
+
+/**
+ * vhost_vfio_relay_reset - forget the relay state of every queue
+ * @vd: mediated device, lock held
+ * @vf_quiet: the VF completed a reset: its shadow rings may be freed
+ */
+void vhost_vfio_relay_reset(struct vhost_vfio_dev *vd, bool vf_quiet)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	u16 gq;
+
+	if (!r->vqs)
+		return;
+	/* The poll takes only the relay's lock. */
+	cancel_delayed_work_sync(&r->poll);
+	mutex_lock(&r->lock);
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		vv_rq_unmap_guest(vd, rq);
+		if (vf_quiet)
+			vv_rq_free_shadow(vd, rq);
+		rq->last_avail = 0;
+		rq->g_used_idx = 0;
+		rq->broken = false;
+	}
+	mutex_unlock(&r->lock);
+}
+
+/**
+ * vhost_vfio_relay_unmap - the VMM unmapped IOVA: let go of guest rings there
+ * @vd: mediated device
+ * @iova: start of the range
+ * @end: its end (exclusive)
+ *
+ * A queue whose ring was in the range stops until the guest resets the
+ * device: its ring is no longer guest memory the VF may use.
+ */
+void vhost_vfio_relay_unmap(struct vhost_vfio_dev *vd, u64 iova, u64 end)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	u16 gq;
+
+	if (!r->vqs)
+		return;
+	mutex_lock(&r->lock);
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		if (!vv_gmap_hits(&rq->gavail, iova, end) &&
+		    !vv_gmap_hits(&rq->gused, iova, end))
+			continue;
+		/*
+		 * Not an error: a VMM tearing a VM down unmaps its memory
+		 * before it closes the device.  The queue just stops.
+		 */
+		vv_rq_unmap_guest(vd, rq);
+		r->rings_unmapped++;
+	}
+	mutex_unlock(&r->lock);
+}
+
+/**
+ * vhost_vfio_relay_init - once per mediated device
+ * @vd: mediated device, being created
+ */
+void vhost_vfio_relay_init(struct vhost_vfio_dev *vd)
+{
+	mutex_init(&vd->relay.lock);
+	INIT_DELAYED_WORK(&vd->relay.poll, vv_relay_poll);
+}
+
+/**
+ * vhost_vfio_relay_open - per-open relay state
+ * @vd: mediated device, lock held, after vhost_vfio_relay_reserve()
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vhost_vfio_relay_open(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+
+	r->kicks = 0;
+	r->vf_kicks = 0;
+	r->vf_kicks_suppressed = 0;
+	r->avail_relayed = 0;
+	r->used_relayed = 0;
+	r->interrupts = 0;
+	r->guest_signals = 0;
+	r->errors = 0;
+	r->rings_unmapped = 0;
+	r->polls = 0;
+	if (!r->on)
+		return 0;
+	r->vqs = kcalloc(vd->num_queues, sizeof(*r->vqs), GFP_KERNEL_ACCOUNT);
+	return r->vqs ? 0 : -ENOMEM;
+}
+
+/**
+ * vhost_vfio_relay_close - free the relay, the VF quiet or off its domain
+ * @vd: mediated device, lock held; before the domain is freed
+ */
+void vhost_vfio_relay_close(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+
+	vhost_vfio_relay_reset(vd, true);
+	kfree(r->vqs);
+	r->vqs = NULL;
+}
+
+/**
+ * vhost_vfio_relay_show - the relay's counters, for debugfs
+ * @s: seq_file
+ * @vd: mediated device
+ */
+void vhost_vfio_relay_show(struct seq_file *s, struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	unsigned int live = 0;
+	u16 gq;
+
+	mutex_lock(&r->lock);
+	for (gq = 0; r->vqs && gq < vd->num_queues; gq++)
+		live += r->vqs[gq].live && !r->vqs[gq].broken;
+	seq_printf(s, "relay: %d\n", vhost_vfio_relay_on(vd));
+	seq_printf(s, "relay_queues_live: %u\n", live);
+	seq_printf(s, "relay_iova: 0x%llx\n", r->iova_len ? r->iova : 0);
+	seq_printf(s, "relay_kicks: %llu\n", r->kicks);
+	seq_printf(s, "relay_vf_kicks: %llu\n", r->vf_kicks);
+	seq_printf(s, "relay_vf_kicks_suppressed: %llu\n",
+		   r->vf_kicks_suppressed);
+	seq_printf(s, "relay_avail: %llu\n", r->avail_relayed);
+	seq_printf(s, "relay_used: %llu\n", r->used_relayed);
+	seq_printf(s, "relay_interrupts: %llu\n", r->interrupts);
+	seq_printf(s, "relay_guest_signals: %llu\n", r->guest_signals);
+	seq_printf(s, "relay_errors: %llu\n", r->errors);
+	seq_printf(s, "relay_rings_unmapped: %llu\n", r->rings_unmapped);
+	seq_printf(s, "relay_polls: %llu\n", r->polls);
+	mutex_unlock(&r->lock);
+}
