@@ -33,7 +33,7 @@
 static bool migration;
 module_param(migration, bool, 0644);
 MODULE_PARM_DESC(migration,
-		 "Offer VFIO migration (STOP_COPY) on devices opened from now on. Until migration stops the VF through the virtqueue relay, stopping a device resets its VF: a guest driving it sees DEVICE_NEEDS_RESET after every stop, VM pause included (default: N)");
+		 "Offer VFIO migration (STOP_COPY) on devices opened from now on. Stopping a device resets its VF: unless the device runs through the virtqueue relay (relay=Y) and resumes where it stopped, a guest driving it sees DEVICE_NEEDS_RESET after the stop, VM pause included (default: N)");
 
 /* "VVMS" read as a little-endian u32. */
 #define VV_MIG_MAGIC		0x534d5656
@@ -804,6 +804,9 @@ static int vv_mig_stop(struct vhost_vfio_dev *vd, bool *lost)
 	}
 
 	vv_mig_save(vd, buf, status);
+	/* Where the relay's queues are, while the VF's rings are final. */
+	if (vd->relay.on && vhost_vfio_relay_park(vd))
+		dev_warn_ratelimited(vv_dev(vd), "the relay could not note where the queues stopped; the guest will read DEVICE_NEEDS_RESET when it runs again\n");
 	ret = vhost_vfio_isolation_quiesce(vd);
 	if (ret) {
 		*lost = true;
@@ -822,13 +825,16 @@ out_free:
 }
 
 /*
- * STOP -> RUNNING.  A quiesced VF gets the emulated state back.  Its rings
- * restarted at index 0 with no register to move them, so a guest that had
- * DRIVER_OK reads DEVICE_NEEDS_RESET and gets a configuration interrupt,
- * and the VF does not go live.  One that never had it carries on.
+ * STOP -> RUNNING.  A quiesced VF gets the emulated state back.  With the
+ * relay parked where the queues stopped, the VF goes live again on fresh
+ * shadow rings and the guest sees nothing.  Without, its rings restarted
+ * at index 0 with no register to move them, so a guest that had DRIVER_OK
+ * reads DEVICE_NEEDS_RESET and gets a configuration interrupt, and the VF
+ * does not go live.  One that never had it carries on.
  */
 static void vv_mig_run(struct vhost_vfio_dev *vd)
 {
+	const u8 ok = VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET;
 	u8 held = vd->mig.held_status;
 
 	/* RUNNING already (vv_mig_step()): Bus Master follows the guest again. */
@@ -836,6 +842,15 @@ static void vv_mig_run(struct vhost_vfio_dev *vd)
 	if (!vd->mig.quiesced)
 		return;
 	vd->mig.quiesced = false;
+	if (vhost_vfio_relay_parked(vd) && (held & ok) ==
+	    VIRTIO_CONFIG_S_DRIVER_OK && !vd->needs_reset) {
+		if (vhost_vfio_virtio_resume(vd, held)) {
+			vd->mig.resumed_in_place++;
+			return;
+		}
+		dev_warn_ratelimited(vv_dev(vd), "the VF could not resume where the relay parked it; the guest reads DEVICE_NEEDS_RESET\n");
+	}
+	vhost_vfio_relay_drop_parked(vd);
 	if (!vhost_vfio_virtio_replay(vd, held) ||
 	    (held & (VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET))) {
 		if (!vd->needs_reset) {
@@ -888,6 +903,8 @@ static int vv_mig_resume_end(struct vhost_vfio_dev *vd)
 	struct vv_mig_state st = { };
 	int ret;
 
+	/* Another device's state: where this one's queues stopped is moot. */
+	vhost_vfio_relay_drop_parked(vd);
 	mutex_lock(&migf->lock);
 	ret = vv_mig_parse(migf->buf, migf->len, &st, &r) ?:
 	      vv_mig_check_device(vd, &st, &r) ?:
@@ -1066,6 +1083,7 @@ void vhost_vfio_migration_open(struct vhost_vfio_dev *vd)
 void vhost_vfio_migration_reset(struct vhost_vfio_dev *vd)
 {
 	vv_mig_disable_files(vd);
+	vhost_vfio_relay_drop_parked(vd);
 	vd->mig.quiesced = false;
 	if (vd->mig.state != VFIO_DEVICE_STATE_RUNNING)
 		vd->mig.resets++;
@@ -1122,5 +1140,6 @@ void vhost_vfio_migration_show(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "last_refusal: %d\n", m->last_refusal);
 	seq_printf(s, "writes_refused: %llu\n", m->writes_refused);
 	seq_printf(s, "needs_reset_raised: %llu\n", m->needs_reset_raised);
+	seq_printf(s, "resumed_in_place: %llu\n", m->resumed_in_place);
 	seq_printf(s, "resets: %llu\n", m->resets);
 }

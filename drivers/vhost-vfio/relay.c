@@ -38,6 +38,7 @@
 #include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -103,9 +104,15 @@ static __le16 *vv_used_idx(void *used)
 	return (__le16 *)used + 1;
 }
 
-static struct vring_used_elem *vv_used_ring(void *used, u16 i)
+/* A used element of a virtio 1 ring: little-endian, whatever the CPU. */
+struct vv_used_elem {
+	__le32 id;
+	__le32 len;
+};
+
+static struct vv_used_elem *vv_used_ring(void *used, u16 i)
 {
-	return (struct vring_used_elem *)((u8 *)used + 4) + i;
+	return (struct vv_used_elem *)((u8 *)used + 4) + i;
 }
 
 /* avail_event lives after the used ring. */
@@ -302,6 +309,17 @@ int vhost_vfio_relay_queue_addrs(struct vhost_vfio_dev *vd, u16 gq, int q,
 	int ret = 0;
 
 	mutex_lock(&r->lock);
+	if (rq->seq && rq->size != size) {
+		kfree(rq->seq);
+		rq->seq = NULL;
+	}
+	if (!rq->seq) {
+		rq->seq = kcalloc(size, sizeof(*rq->seq), GFP_KERNEL_ACCOUNT);
+		if (!rq->seq) {
+			ret = -ENOMEM;
+			goto out_log;
+		}
+	}
 	if (rq->shadow && rq->shadow_len != len)
 		vv_rq_free_shadow(vd, rq);
 	if (rq->shadow) {
@@ -396,6 +414,20 @@ static void vv_rq_break(struct vhost_vfio_dev *vd,
 }
 
 /*
+ * Note that the VF holds @head from now on, in the order it was handed
+ * over: what a parked queue gives back to a fresh VF (the hostile guest
+ * that repeats a head gets it once).
+ */
+static void vv_stamp(struct vhost_vfio_relay_vq *rq, u16 head)
+{
+	if (head >= rq->size)
+		return;
+	if (!++rq->next_seq)
+		++rq->next_seq;
+	rq->seq[head] = rq->next_seq;
+}
+
+/*
  * Does the VF interrupt for this queue, into a handler of ours?  Not for a
  * queue without a vector (Linux's virtio_net polls its control queue so),
  * nor for a vector the VMM gave no eventfd.
@@ -433,10 +465,14 @@ static u16 vv_relay_avail(struct vhost_vfio_dev *vd,
 		/* The entries, not older than the index that published them. */
 		virt_rmb();
 		n = min(pending, room);
-		for (i = 0; i < n; i++)
-			WRITE_ONCE(*vv_avail_ring(sav, (rq->s_avail_idx + i) % size),
-				   READ_ONCE(*vv_avail_ring(gav,
-							    (rq->last_avail + i) % size)));
+		for (i = 0; i < n; i++) {
+			u16 head = vv_get(vv_avail_ring(gav,
+						       (rq->last_avail + i) % size));
+
+			vv_put(vv_avail_ring(sav, (rq->s_avail_idx + i) % size),
+			       head);
+			vv_stamp(rq, head);
+		}
 		rq->last_avail += n;
 		rq->s_avail_idx += n;
 		moved += n;
@@ -537,12 +573,17 @@ static bool vv_relay_used(struct vhost_vfio_dev *vd,
 		/* The elements, not older than the index. */
 		virt_rmb();
 		while (n--) {
-			struct vring_used_elem *s, *g;
+			struct vv_used_elem *s, *g;
 
 			s = vv_used_ring(sused, rq->s_last_used++ % size);
 			g = vv_used_ring(gused, rq->g_used_idx++ % size);
-			WRITE_ONCE(g->id, READ_ONCE(s->id));
+			__le32 id = READ_ONCE(s->id);
+
+			WRITE_ONCE(g->id, id);
 			WRITE_ONCE(g->len, READ_ONCE(s->len));
+			/* The VF gave it back: no longer held (virtio 2.7.8). */
+			if (le32_to_cpu(id) < size)
+				rq->seq[le32_to_cpu(id)] = 0;
 		}
 		if (!rq->event_idx)
 			break;
@@ -632,10 +673,21 @@ bool vhost_vfio_relay_interrupt(struct vhost_vfio_dev *vd, u16 vector)
 	return signal;
 }
 
+/* Forget what a parked queue held. */
+static void vv_rq_unpark(struct vhost_vfio_relay_vq *rq)
+{
+	kfree(rq->parked);
+	rq->parked = NULL;
+	rq->nparked = 0;
+	rq->has_parked = false;
+}
+
 /**
  * vhost_vfio_relay_reset - forget the relay state of every queue
  * @vd: mediated device, lock held
  * @vf_quiet: the VF completed a reset: its shadow rings may be freed
+ *
+ * A parked device (vhost_vfio_relay_park()) keeps where its queues were.
  */
 void vhost_vfio_relay_reset(struct vhost_vfio_dev *vd, bool vf_quiet)
 {
@@ -653,11 +705,193 @@ void vhost_vfio_relay_reset(struct vhost_vfio_dev *vd, bool vf_quiet)
 		vv_rq_unmap_guest(vd, rq);
 		if (vf_quiet)
 			vv_rq_free_shadow(vd, rq);
+		if (r->parked)
+			continue;
+		vv_rq_unpark(rq);
+		kfree(rq->seq);
+		rq->seq = NULL;
+		rq->next_seq = 0;
 		rq->last_avail = 0;
 		rq->g_used_idx = 0;
 		rq->broken = false;
 	}
 	mutex_unlock(&r->lock);
+}
+
+/* u64 keys: the order a head was handed over, then the head. */
+static int vv_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* What the VF holds of @rq, oldest first, into rq->parked. */
+static int vv_rq_park(struct vhost_vfio_relay_vq *rq)
+{
+	u16 h, n = 0;
+	u64 *keys;
+
+	keys = kmalloc_array(rq->size, sizeof(*keys), GFP_KERNEL);
+	rq->parked = kmalloc_array(rq->size, sizeof(*rq->parked), GFP_KERNEL);
+	if (!keys || !rq->parked) {
+		kfree(keys);
+		vv_rq_unpark(rq);
+		return -ENOMEM;
+	}
+	for (h = 0; h < rq->size; h++)
+		if (rq->seq[h])
+			keys[n++] = (u64)rq->seq[h] << 16 | h;
+	sort(keys, n, sizeof(*keys), vv_cmp_u64, NULL);
+	for (h = 0; h < n; h++)
+		rq->parked[h] = (u16)keys[h];
+	kfree(keys);
+	rq->nparked = n;
+	rq->has_parked = true;
+	return 0;
+}
+
+/**
+ * vhost_vfio_relay_park - note where every queue is, before the VF is reset
+ * @vd: mediated device, lock held, relay on; the VF's Bus Master is off,
+ *	so its rings are final
+ *
+ * What the VF used is moved to the guest's rings now (the guest is told at
+ * resume); what it still held, it will be handed again by the VF that
+ * resumes, in the order it was first handed over.  A frame the VF sent
+ * but did not report may so go out twice, as after any retransmission; a
+ * buffer the guest gave is never lost.
+ *
+ * Return: 0, or a negative errno: nothing is parked then, and resuming
+ * falls back to DEVICE_NEEDS_RESET.
+ */
+int vhost_vfio_relay_park(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	int ret = 0;
+	u16 gq;
+
+	if (!r->vqs)
+		return -ENXIO;
+	cancel_delayed_work_sync(&r->poll);
+	mutex_lock(&r->lock);
+	for (gq = 0; gq < vd->num_queues && !ret; gq++) {
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		if (!vd->vqs[gq].enabled)
+			continue;
+		if (!rq->live || rq->broken) {
+			ret = -EIO;
+			break;
+		}
+		vv_relay_used(vd, rq);
+		ret = rq->broken ? -EIO : vv_rq_park(rq);
+	}
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		if (ret)
+			vv_rq_unpark(&r->vqs[gq]);
+		else
+			vv_rq_unmap_guest(vd, &r->vqs[gq]);
+	}
+	r->parked = !ret;
+	if (!ret)
+		r->parks++;
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+/**
+ * vhost_vfio_relay_parked - is there a parked state to resume from?
+ * @vd: mediated device, lock held
+ */
+bool vhost_vfio_relay_parked(struct vhost_vfio_dev *vd)
+{
+	return vd->relay.parked;
+}
+
+/**
+ * vhost_vfio_relay_drop_parked - the parked state will not be resumed
+ * @vd: mediated device, lock held
+ */
+void vhost_vfio_relay_drop_parked(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	u16 gq;
+
+	if (!r->vqs || !r->parked)
+		return;
+	mutex_lock(&r->lock);
+	for (gq = 0; gq < vd->num_queues; gq++)
+		vv_rq_unpark(&r->vqs[gq]);
+	r->parked = false;
+	mutex_unlock(&r->lock);
+}
+
+/**
+ * vhost_vfio_relay_resume - a parked device's queues go on where they were
+ * @vd: mediated device, lock held; the VF holds the guest's features and
+ *	fresh shadow rings (vhost_vfio_virtio_replay()), not yet DRIVER_OK
+ *
+ * The guest's rings are held again, and each shadow avail ring starts with
+ * the heads the reset VF held, oldest first.
+ *
+ * Return: 0, or a negative errno (the guest's rings cannot be reached).
+ */
+int vhost_vfio_relay_resume(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	int ret = 0;
+	u16 gq, i;
+
+	for (gq = 0; gq < vd->num_queues && !ret; gq++)
+		if (r->vqs[gq].has_parked)
+			ret = vhost_vfio_relay_queue_start(vd, gq);
+	mutex_lock(&r->lock);
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		if (!rq->has_parked)
+			continue;
+		if (!ret) {
+			memset(rq->seq, 0, rq->size * sizeof(*rq->seq));
+			for (i = 0; i < rq->nparked; i++) {
+				vv_put(vv_avail_ring(rq->savail, i),
+				       rq->parked[i]);
+				vv_stamp(rq, rq->parked[i]);
+			}
+			rq->s_avail_idx = rq->nparked;
+			r->heads_reposted += rq->nparked;
+			/* The heads before the index that publishes them. */
+			virt_wmb();
+			vv_put(vv_avail_idx(rq->savail), rq->s_avail_idx);
+		}
+		vv_rq_unpark(rq);
+	}
+	r->parked = false;
+	if (!ret)
+		r->resumes++;
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+/**
+ * vhost_vfio_relay_notify_guest - one interrupt per relayed queue
+ * @vd: mediated device, lock held
+ *
+ * After a resume: the used elements moved while the device was parked
+ * were never signalled.  A spurious interrupt costs a driver a look.
+ */
+void vhost_vfio_relay_notify_guest(struct vhost_vfio_dev *vd)
+{
+	u16 gq, vector;
+
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		if (!vd->relay.vqs[gq].live)
+			continue;
+		vector = vd->vqs[gq].vector;
+		if (vector < vd->vf->msix_vectors && vd->irqs[vector].trigger)
+			eventfd_signal(vd->irqs[vector].trigger);
+	}
 }
 
 /**
@@ -723,6 +957,10 @@ int vhost_vfio_relay_open(struct vhost_vfio_dev *vd)
 	r->errors = 0;
 	r->rings_unmapped = 0;
 	r->polls = 0;
+	r->parks = 0;
+	r->resumes = 0;
+	r->heads_reposted = 0;
+	r->parked = false;
 	if (!r->on)
 		return 0;
 	r->vqs = kcalloc(vd->num_queues, sizeof(*r->vqs), GFP_KERNEL_ACCOUNT);
@@ -737,6 +975,7 @@ void vhost_vfio_relay_close(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_relay *r = &vd->relay;
 
+	vhost_vfio_relay_drop_parked(vd);
 	vhost_vfio_relay_reset(vd, true);
 	kfree(r->vqs);
 	r->vqs = NULL;
@@ -770,5 +1009,8 @@ void vhost_vfio_relay_show(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "relay_errors: %llu\n", r->errors);
 	seq_printf(s, "relay_rings_unmapped: %llu\n", r->rings_unmapped);
 	seq_printf(s, "relay_polls: %llu\n", r->polls);
+	seq_printf(s, "relay_parks: %llu\n", r->parks);
+	seq_printf(s, "relay_resumes: %llu\n", r->resumes);
+	seq_printf(s, "relay_heads_reposted: %llu\n", r->heads_reposted);
 	mutex_unlock(&r->lock);
 }

@@ -349,6 +349,11 @@ struct vhost_vfio_gmap {
  * @sused: shadow used ring
  * @s_avail_idx: shadow avail index published to the VF
  * @s_last_used: next shadow used element to relay
+ * @seq: per head, when it was handed to the VF (0: the VF does not hold it)
+ * @next_seq: the last @seq stamped
+ * @parked: heads the VF held when the device was parked, oldest first
+ * @nparked: entries in @parked
+ * @has_parked: @parked is valid
  */
 struct vhost_vfio_relay_vq {
 	u16 gq;
@@ -369,6 +374,11 @@ struct vhost_vfio_relay_vq {
 	void *sused;
 	u16 s_avail_idx;
 	u16 s_last_used;
+	u32 *seq;
+	u32 next_seq;
+	u16 *parked;
+	u16 nparked;
+	bool has_parked;
 };
 
 /**
@@ -390,6 +400,10 @@ struct vhost_vfio_relay_vq {
  * @rings_unmapped: queues stopped because the VMM unmapped a ring
  * @poll: moves used elements of queues that get no interrupt
  * @polls: runs of @poll
+ * @parked: the queues are parked (migration STOP), to resume where they were
+ * @parks: parks since open
+ * @resumes: resumes from a parked state since open
+ * @heads_reposted: heads handed again to a VF at resume
  */
 struct vhost_vfio_relay {
 	bool on;
@@ -409,6 +423,10 @@ struct vhost_vfio_relay {
 	u64 rings_unmapped;
 	struct delayed_work poll;
 	u64 polls;
+	bool parked;
+	u64 parks;
+	u64 resumes;
+	u64 heads_reposted;
 };
 
 struct vhost_vfio_mig_file;
@@ -431,6 +449,7 @@ struct vhost_vfio_mig_file;
  * @writes_refused: VMM region writes refused (BARs outside RUNNING, any in
  *	ERROR)
  * @needs_reset_raised: STOP -> RUNNING that left DEVICE_NEEDS_RESET
+ * @resumed_in_place: STOP -> RUNNING that resumed the relay's parked queues
  * @resets: VFIO_DEVICE_RESET or close outside RUNNING
  */
 struct vhost_vfio_migration {
@@ -448,6 +467,7 @@ struct vhost_vfio_migration {
 	int last_refusal;
 	u64 writes_refused;
 	u64 needs_reset_raised;
+	u64 resumed_in_place;
 	u64 resets;
 };
 
@@ -581,6 +601,7 @@ u8 vhost_vfio_guest_status(struct vhost_vfio_dev *vd);
 void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret);
 int vhost_vfio_vf_queue(struct vhost_vfio_dev *vd, u64 negotiated, u32 gq);
 bool vhost_vfio_virtio_replay(struct vhost_vfio_dev *vd, u8 status);
+bool vhost_vfio_virtio_resume(struct vhost_vfio_dev *vd, u8 status);
 
 /* features.c */
 u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd);
@@ -670,6 +691,11 @@ bool vhost_vfio_relay_interrupt(struct vhost_vfio_dev *vd, u16 vector);
 void vhost_vfio_relay_reset(struct vhost_vfio_dev *vd, bool vf_quiet);
 void vhost_vfio_relay_unmap(struct vhost_vfio_dev *vd, u64 iova, u64 end);
 void vhost_vfio_relay_show(struct seq_file *s, struct vhost_vfio_dev *vd);
+int vhost_vfio_relay_park(struct vhost_vfio_dev *vd);
+bool vhost_vfio_relay_parked(struct vhost_vfio_dev *vd);
+void vhost_vfio_relay_drop_parked(struct vhost_vfio_dev *vd);
+int vhost_vfio_relay_resume(struct vhost_vfio_dev *vd);
+void vhost_vfio_relay_notify_guest(struct vhost_vfio_dev *vd);
 
 /* debugfs.c */
 void vhost_vfio_debugfs_init(void);

@@ -507,6 +507,27 @@ bool vhost_vfio_virtio_replay(struct vhost_vfio_dev *vd, u8 status)
 	return true;
 }
 
+/**
+ * vhost_vfio_virtio_resume - a parked device goes on where it stopped
+ * @vd: mediated device, lock held; its VF reset, the relay parked
+ * @status: device_status the guest had (DRIVER_OK set)
+ *
+ * The emulated state is replayed into the VF, each relayed queue is handed
+ * the buffers the reset VF held, and the VF goes live with one notify per
+ * queue and one interrupt per queue to the guest: it never sees a reset.
+ *
+ * Return: false if the VF or the guest's rings refused; the caller falls
+ * back to DEVICE_NEEDS_RESET.
+ */
+bool vhost_vfio_virtio_resume(struct vhost_vfio_dev *vd, u8 status)
+{
+	if (!vhost_vfio_virtio_replay(vd, status) ||
+	    vhost_vfio_relay_resume(vd) || !vv_vf_go_live(vd))
+		return false;
+	vhost_vfio_relay_notify_guest(vd);
+	return true;
+}
+
 static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 {
 	struct vhost_vfio_vf *vf = vd->vf;

@@ -37,11 +37,15 @@ VV_DOORBELL=trapped vv_run_ksft "datapath, trapped doorbells" \
 echo Y > "$param"
 
 # Every case again with every ring through the host's virtqueue relay.
+# Migration is offered too: pausing must resume in place.
 relay=/sys/module/vhost_vfio/parameters/relay
-vv_check "relay set to Y at run time" bash -c "echo Y > $relay && grep -qx Y $relay"
+mig=/sys/module/vhost_vfio/parameters/migration
+vv_check "relay and migration set to Y at run time" \
+	bash -c "echo Y > $relay && echo Y > $mig && grep -qx Y $relay && grep -qx Y $mig"
 VV_DOORBELL=trapped VV_RELAY=1 vv_run_ksft "datapath, relay" \
 	"$VV_BIN/datapath_test"
 echo N > "$relay"
+echo N > "$mig"
 # The FLR case limits the function's resets to FLR; all of them again.
 [ -z "$F" ] || echo default > "/sys/bus/pci/devices/$F/reset_method"
 

@@ -886,6 +886,72 @@ TEST_F_TIMEOUT(dp, runaway_avail_index_needs_reset, 120)
 	EXPECT_EQ(2, vmm_counter(a->uuid, "relay_queues_live"));
 }
 
+static long long mig_counter(struct nic *n, const char *name)
+{
+	char val[64];
+
+	if (vmm_debugfs_str(n->uuid, "migration", name, val, sizeof(val)))
+		return -1;
+	return strtoll(val, NULL, 0);
+}
+
+/*
+ * VM pause and resume through the relay (vhost_vfio migration=Y, which
+ * datapath.sh sets for the relay pass): RUNNING -> STOP resets the VF
+ * after the relay noted where each queue was; STOP -> RUNNING hands a
+ * fresh VF the buffers the old one held.  The guest reads DRIVER_OK
+ * throughout, gets one interrupt per queue, and frames flow again into
+ * the rx buffers it posted before the pause, none re-posted by it.
+ */
+TEST_F_TIMEOUT(dp, relay_pause_resume_in_place, 120)
+{
+	const u8 all = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+	int i, round;
+
+	if (!relayed())
+		SKIP(return, "%s", "direct: STOP resets the VF (migration_test)");
+	bring_up(_metadata, self);
+	ASSERT_EQ(0, mig_counter(&self->nic[0], "resumed_in_place"))
+		TH_LOG("migration not offered: datapath.sh sets migration=Y for the relay pass");
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+	for (round = 1; round <= 2; round++) {
+		for (i = 0; i < 2; i++) {
+			struct nic *n = &self->nic[i];
+			u64 sig;
+
+			vmm_vq_drain(&n->rx);
+			sig = n->rx.signals;
+			ASSERT_EQ(0, vmm_mig_set_state(&n->vmm,
+						       VFIO_DEVICE_STATE_STOP,
+						       NULL));
+			EXPECT_EQ(0, vmm_counter(n->uuid, "vf_status"))
+				TH_LOG("%s: the VF is reset while stopped",
+				       n->bdf);
+			EXPECT_EQ(all, vmm_vio_status(&n->vmm));
+			ASSERT_EQ(0, vmm_mig_set_state(&n->vmm,
+						       VFIO_DEVICE_STATE_RUNNING,
+						       NULL));
+			EXPECT_EQ(all, vmm_vio_status(&n->vmm));
+			EXPECT_EQ(all, vmm_counter(n->uuid, "vf_status"));
+			EXPECT_EQ(round, mig_counter(n, "resumed_in_place"));
+			EXPECT_EQ(0, mig_counter(n, "needs_reset_raised"));
+			EXPECT_EQ(round, vmm_counter(n->uuid, "relay_resumes"));
+			/* The rx buffers the old VF held, every round. */
+			EXPECT_LE(round * QSIZE,
+				  vmm_counter(n->uuid, "relay_heads_reposted"));
+			EXPECT_EQ(2, vmm_counter(n->uuid, "relay_queues_live"));
+			EXPECT_TRUE(signalled(&n->rx, sig, WAIT_MS))
+				TH_LOG("%s: no interrupt at resume", n->bdf);
+		}
+		traffic(_metadata, self, 0, 1);
+		traffic(_metadata, self, 1, 0);
+	}
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(0, vmm_counter(self->nic[i].uuid, "relay_errors"));
+}
+
 TEST_F_TIMEOUT(dp, iommu_isolation, 120)
 {
 	struct nic *a = &self->nic[0], *b = &self->nic[1];
