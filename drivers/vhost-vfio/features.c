@@ -140,9 +140,12 @@ u64 vhost_vfio_offered_features(struct vhost_vfio_dev *vd)
 	/* Only the VF's own queue pairs can back multiqueue. */
 	if (!(vf->features & BIT_ULL(VIRTIO_NET_F_MQ)))
 		f &= ~BIT_ULL(VIRTIO_NET_F_MQ);
-	/* The relay moves split rings only. */
+	/*
+	 * The relay moves split rings only, and must see every buffer the VF
+	 * gives back: IN_ORDER lets one used element stand for a batch.
+	 */
 	if (vhost_vfio_relay_on(vd))
-		f &= ~BIT_ULL(VIRTIO_F_RING_PACKED);
+		f &= ~(BIT_ULL(VIRTIO_F_RING_PACKED) | BIT_ULL(VIRTIO_F_IN_ORDER));
 	return vv_drop_orphans(f & VV_CORE_SUPPORTED);
 }
 

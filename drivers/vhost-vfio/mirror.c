@@ -56,6 +56,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/virtio_config.h>
 
 #include "vhost_vfio_priv.h"
@@ -132,6 +133,8 @@ static void vv_count_maps(struct vhost_vfio_dev *vd, struct vhost_vfio_run *r,
 
 static void vv_unpin(struct vhost_vfio_dev *vd, u64 iova, u64 npages)
 {
+	/* The relay maps guest rings from these pages: it lets go first. */
+	vhost_vfio_relay_unmap(vd, iova, iova + (npages << PAGE_SHIFT));
 	while (npages) {
 		int n = min_t(u64, npages, VFIO_PIN_PAGES_MAX_ENTRIES);
 
@@ -698,6 +701,66 @@ static bool vv_mirror_has(struct vhost_vfio_dev *vd, u64 iova, u64 len)
 }
 
 /**
+ * vhost_vfio_mirror_lock - hold the mirror still
+ * @vd: mediated device
+ *
+ * While held no page of the mirror is unpinned; vhost_vfio_mirror_vmap()
+ * needs it.  Taken before the relay's lock, never after.
+ */
+void vhost_vfio_mirror_lock(struct vhost_vfio_dev *vd)
+{
+	mutex_lock(&vd->mirror.lock);
+}
+
+/**
+ * vhost_vfio_mirror_unlock - release vhost_vfio_mirror_lock()
+ * @vd: mediated device
+ */
+void vhost_vfio_mirror_unlock(struct vhost_vfio_dev *vd)
+{
+	mutex_unlock(&vd->mirror.lock);
+}
+
+/**
+ * vhost_vfio_mirror_vmap - map pages the mirror holds into the kernel
+ * @vd: mediated device, vhost_vfio_mirror_lock() held
+ * @iova: first IOVA, page aligned
+ * @npages: number of pages
+ *
+ * The host reaches guest memory through the very pages the VF reaches at
+ * those IOVAs, pinned by the mirror, without pins of its own.  The
+ * mirror unpins a page only after vhost_vfio_relay_unmap() let go of it.
+ *
+ * Return: the kernel mapping, or NULL if a page is not in the mirror (or
+ * vmap() failed).
+ */
+void *vhost_vfio_mirror_vmap(struct vhost_vfio_dev *vd, u64 iova,
+			     unsigned int npages)
+{
+	struct vhost_vfio_run *r;
+	struct page **pages;
+	void *va = NULL;
+	unsigned int i;
+
+	lockdep_assert_held(&vd->mirror.lock);
+	pages = kcalloc(npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < npages; i++) {
+		u64 cur = iova + ((u64)i << PAGE_SHIFT);
+
+		r = vv_run_tree_iter_first(&vd->mirror.runs, cur, cur);
+		if (!r)
+			goto out;
+		pages[i] = pfn_to_page(PHYS_PFN(r->pa + (cur - r->start)));
+	}
+	va = vmap(pages, npages, VM_MAP, PAGE_KERNEL);
+out:
+	kfree(pages);
+	return va;
+}
+
+/**
  * vhost_vfio_mirror_teardown - empty the domain and unpin everything
  * @vd: mediated device; the VF must not be doing DMA
  */
@@ -1042,8 +1105,6 @@ void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 		return;
 	if (end < iova)
 		end = U64_MAX;
-	/* The relay's own pins on guest rings in the range go first. */
-	vhost_vfio_relay_unmap(vd, iova, end);
 	mutex_lock(&m->lock);
 	m->unmapping++;
 	m->unmap_seq++;

@@ -21,20 +21,24 @@
  * exit per kick and a host wake-up per interrupt: the relay is opt-in (the
  * "relay" module parameter), fixed at open.
  *
- * The guest's rings are reached through pages pinned with
- * vfio_pin_pages() and mapped contiguously with vmap(), so that the
- * 16-bit indices are read and written with single accesses.  A dma_unmap
- * that covers a ring drops those pins at once, as type1 requires, and
- * the queue stops being relayed until the guest resets the device.
+ * The guest's rings are reached through the pages the DMA mirror pinned
+ * for them, mapped contiguously with vmap(), so that the 16-bit indices
+ * are read and written with single accesses.  The relay takes no pins of
+ * its own (so no lock of type1's nests inside ours); before the mirror
+ * unpins a page, vhost_vfio_relay_unmap() lets go of it, and a queue whose
+ * ring went stops being relayed until the guest resets the device.
  *
- * Only split rings: the relay withholds VIRTIO_F_RING_PACKED.
+ * Only split rings, and no VIRTIO_F_IN_ORDER (a device may then report a
+ * batch with one element, and the relay must know each buffer it holds).
  *
- * Locking: @relay.lock serializes the relay state of every queue against
- * the kick path (under vd->lock), the irq threads and dma_unmap.  The VF
+ * Locking: vd->lock, then the mirror's lock, then @relay.lock, which
+ * serializes the relay state of every queue against the kick path (under
+ * vd->lock), the irq threads, the poll and the mirror's unpins.  The VF
  * is only written under vd->lock (its doorbell, from the kick path).
  */
 #include <linux/interrupt.h>
 #include <linux/iommu.h>
+#include <linux/log2.h>
 #include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -198,69 +202,51 @@ int vhost_vfio_relay_reserve(struct vhost_vfio_dev *vd,
 }
 
 /*
- * A guest ring, pinned through VFIO and mapped contiguously.  Pins are
- * taken on whole pages; @va points at the ring inside them.
+ * A guest ring, mapped contiguously from the pages the mirror holds for
+ * it (vhost_vfio_mirror_vmap()); @va points at the ring inside them.
+ * Mirror lock held.
  */
 static int vv_gmap_get(struct vhost_vfio_dev *vd, struct vhost_vfio_gmap *m,
 		       u64 iova, size_t len)
 {
 	u64 first = round_down(iova, PAGE_SIZE);
-	unsigned int npages = (PAGE_ALIGN(iova + len) - first) >> PAGE_SHIFT;
-	struct page **pages;
-	int ret;
+	unsigned int npages;
 	void *va;
 
-	pages = kcalloc(npages, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
-	ret = vfio_pin_pages(&vd->vdev, first, npages,
-			     IOMMU_READ | IOMMU_WRITE, pages);
-	if (ret != npages) {
-		if (ret > 0)
-			vfio_unpin_pages(&vd->vdev, first, ret);
-		ret = ret < 0 ? ret : -EFAULT;
-		goto err_free;
-	}
-	va = vmap(pages, npages, VM_MAP, PAGE_KERNEL);
-	if (!va) {
-		ret = -ENOMEM;
-		goto err_unpin;
-	}
-	kfree(pages);
+	if (iova + len < iova || iova + len > U64_MAX - PAGE_SIZE)
+		return -EFAULT;
+	npages = (PAGE_ALIGN(iova + len) - first) >> PAGE_SHIFT;
+	va = vhost_vfio_mirror_vmap(vd, first, npages);
+	if (!va)
+		return -EFAULT;
 	m->base = va;
 	m->va = va + (iova - first);
 	m->iova = first;
 	m->npages = npages;
 	return 0;
-
-err_unpin:
-	vfio_unpin_pages(&vd->vdev, first, npages);
-err_free:
-	kfree(pages);
-	return ret;
 }
 
-static void vv_gmap_put(struct vhost_vfio_dev *vd, struct vhost_vfio_gmap *m)
+static void vv_gmap_put(struct vhost_vfio_gmap *m)
 {
 	if (!m->base)
 		return;
 	vunmap(m->base);
-	vfio_unpin_pages(&vd->vdev, m->iova, m->npages);
 	memset(m, 0, sizeof(*m));
 }
 
+/* Does the mapping overlap [iova, end)?  Inclusive ends: no overflow. */
 static bool vv_gmap_hits(struct vhost_vfio_gmap *m, u64 iova, u64 end)
 {
-	return m->base && m->iova < end &&
-	       iova < m->iova + ((u64)m->npages << PAGE_SHIFT);
+	return m->base && end > iova && m->iova <= end - 1 &&
+	       iova <= m->iova + ((u64)m->npages << PAGE_SHIFT) - 1;
 }
 
 /* Drop a queue's hold on the guest's rings; the relay of it stops. */
 static void vv_rq_unmap_guest(struct vhost_vfio_dev *vd,
 			      struct vhost_vfio_relay_vq *rq)
 {
-	vv_gmap_put(vd, &rq->gavail);
-	vv_gmap_put(vd, &rq->gused);
+	vv_gmap_put(&rq->gavail);
+	vv_gmap_put(&rq->gused);
 	rq->live = false;
 }
 
@@ -282,6 +268,8 @@ static void vv_rq_free_shadow(struct vhost_vfio_dev *vd,
 		free_pages_exact(rq->shadow, rq->shadow_len);
 	}
 	rq->shadow = NULL;
+	rq->savail = NULL;
+	rq->sused = NULL;
 }
 
 /**
@@ -308,6 +296,11 @@ int vhost_vfio_relay_queue_addrs(struct vhost_vfio_dev *vd, u16 gq, int q,
 	u64 iova = r->iova + (u64)q * r->slot_len;
 	int ret = 0;
 
+	/* A split ring's size: a power of 2 the VF's queue can hold. */
+	if (!size || !is_power_of_2(size) || size > vd->vf->queue_max[q]) {
+		ret = -EINVAL;
+		goto out_log_unlocked;
+	}
 	mutex_lock(&r->lock);
 	if (rq->seq && rq->size != size) {
 		kfree(rq->seq);
@@ -320,7 +313,8 @@ int vhost_vfio_relay_queue_addrs(struct vhost_vfio_dev *vd, u16 gq, int q,
 			goto out_log;
 		}
 	}
-	if (rq->shadow && rq->shadow_len != len)
+	/* Another size, or another VF queue's slot (MQ moves the control queue). */
+	if (rq->shadow && (rq->shadow_len != len || rq->shadow_iova != iova))
 		vv_rq_free_shadow(vd, rq);
 	if (rq->shadow) {
 		memset(rq->shadow, 0, len);
@@ -347,6 +341,7 @@ out:
 	rq->savail = rq->shadow;
 	rq->sused = (u8 *)rq->shadow + vv_shadow_used_off(size);
 	rq->s_avail_idx = 0;
+	rq->s_kicked = 0;
 	rq->s_last_used = 0;
 	*avail = iova;
 	*used = iova + vv_shadow_used_off(size);
@@ -355,6 +350,7 @@ out:
 
 out_log:
 	mutex_unlock(&r->lock);
+out_log_unlocked:
 	dev_err_ratelimited(vv_dev(vd), "no shadow ring for queue %u of %u entries (%d); queue left disabled\n",
 			    gq, size, ret);
 	return ret;
@@ -374,6 +370,8 @@ int vhost_vfio_relay_queue_start(struct vhost_vfio_dev *vd, u16 gq)
 	struct vhost_vfio_vq *vq = &vd->vqs[gq];
 	int ret;
 
+	/* The ring pages stay in the mirror while it is held. */
+	vhost_vfio_mirror_lock(vd);
 	mutex_lock(&vd->relay.lock);
 	if (rq->live || !rq->shadow) {
 		ret = rq->live ? 0 : -ENXIO;
@@ -392,8 +390,9 @@ int vhost_vfio_relay_queue_start(struct vhost_vfio_dev *vd, u16 gq)
 	rq->live = true;
 out:
 	mutex_unlock(&vd->relay.lock);
+	vhost_vfio_mirror_unlock(vd);
 	if (ret)
-		dev_err_ratelimited(vv_dev(vd), "queue %u: the guest's rings cannot be reached for the relay (%d); the queue stays idle\n",
+		dev_err_ratelimited(vv_dev(vd), "queue %u: the guest's rings are not guest memory the VMM DMA-mapped (%d); the queue is not relayed\n",
 				    gq, ret);
 	return ret;
 }
@@ -485,69 +484,26 @@ static u16 vv_relay_avail(struct vhost_vfio_dev *vd,
 			break;
 	}
 	if (moved) {
-		/* The heads before the index that publishes them. */
-		virt_wmb();
+		/* The heads before the index that publishes them (to a device). */
+		dma_wmb();
 		vv_put(vv_avail_idx(sav), rq->s_avail_idx);
 	}
 	return moved;
 }
 
-/* Does the VF want a kick for the heads up to s_avail_idx? */
+/*
+ * Does the VF want a kick for the heads from @old (the index at the last
+ * decision) up to s_avail_idx?  The other side is a device: mandatory
+ * barriers on the shadow rings, SMP ones on the guest's.
+ */
 static bool vv_vf_wants_kick(struct vhost_vfio_relay_vq *rq, u16 old)
 {
 	/* The index before the VF's flags or event (virtio 2.7.10). */
-	virt_mb();
+	mb();
 	if (rq->event_idx)
 		return vring_need_event(vv_get(vv_avail_event(rq->sused, rq->size)),
 					rq->s_avail_idx, old);
 	return !(vv_get(vv_used_flags(rq->sused)) & VRING_USED_F_NO_NOTIFY);
-}
-
-/**
- * vhost_vfio_relay_kick - the guest kicked a relayed queue
- * @vd: mediated device, lock held, relay on
- * @gq: guest queue
- *
- * Moves what the guest made available to the shadow ring and rings the
- * VF's doorbell if the VF asks for it.  A guest whose avail index runs
- * away gets what a virtio device does for that: DEVICE_NEEDS_RESET and a
- * configuration interrupt.
- */
-void vhost_vfio_relay_kick(struct vhost_vfio_dev *vd, u16 gq)
-{
-	struct vhost_vfio_relay *r = &vd->relay;
-	struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
-	struct vhost_vfio_vf *vf = vd->vf;
-	bool kick = false, broke;
-	u16 old;
-
-	mutex_lock(&r->lock);
-	r->kicks++;
-	if (!rq->live || rq->broken)
-		goto out;
-	old = rq->s_avail_idx;
-	broke = false;
-	if (vv_relay_avail(vd, rq, &broke)) {
-		r->avail_relayed += (u16)(rq->s_avail_idx - old);
-		kick = vv_vf_wants_kick(rq, old);
-		if (kick)
-			r->vf_kicks++;
-		else
-			r->vf_kicks_suppressed++;
-	}
-	if (broke) {
-		vd->needs_reset = true;
-		vhost_vfio_config_interrupt(vd);
-	}
-	/* Nothing will interrupt for this queue: look until it drains. */
-	if (rq->s_avail_idx != rq->s_last_used && !vv_rq_interrupts(vd, rq))
-		schedule_delayed_work(&r->poll, 1);
-out:
-	mutex_unlock(&r->lock);
-	if (kick)
-		vf->ops->notify_write(vf->be,
-				      (u64)vf->notify_off[rq->q] * vf->notify_mult,
-				      rq->q, 2);
 }
 
 /*
@@ -570,8 +526,8 @@ static bool vv_relay_used(struct vhost_vfio_dev *vd,
 		}
 		if (!n)
 			break;
-		/* The elements, not older than the index. */
-		virt_rmb();
+		/* The elements, not older than the index (from a device). */
+		dma_rmb();
 		while (n--) {
 			struct vv_used_elem *s, *g;
 
@@ -589,7 +545,7 @@ static bool vv_relay_used(struct vhost_vfio_dev *vd,
 			break;
 		vv_put(vv_used_event(rq->savail, size), rq->s_last_used);
 		/* Ask for the next interrupt, then look once more. */
-		virt_mb();
+		mb();
 	}
 	n = rq->g_used_idx - start;
 	if (!n)
@@ -605,6 +561,63 @@ static bool vv_relay_used(struct vhost_vfio_dev *vd,
 					rq->g_used_idx, start);
 	return !(vv_get(vv_avail_flags(rq->gavail.va)) &
 		 VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+/**
+ * vhost_vfio_relay_kick - the guest kicked a relayed queue
+ * @vd: mediated device, lock held, relay on
+ * @gq: guest queue
+ *
+ * Moves what the guest made available to the shadow ring and rings the
+ * VF's doorbell if the VF asks for it.  A guest whose avail index runs
+ * away gets what a virtio device does for that: DEVICE_NEEDS_RESET and a
+ * configuration interrupt.
+ */
+void vhost_vfio_relay_kick(struct vhost_vfio_dev *vd, u16 gq)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+	struct vhost_vfio_vf *vf = vd->vf;
+	bool kick = false, broke = false, signal;
+
+	mutex_lock(&r->lock);
+	r->kicks++;
+	if (!rq->live || rq->broken)
+		goto out;
+	r->avail_relayed += vv_relay_avail(vd, rq, &broke);
+	/*
+	 * Heads the VF has not been asked about yet, these or ones a resume
+	 * handed over (vhost_vfio_relay_resume()).
+	 */
+	if (rq->s_avail_idx != rq->s_kicked) {
+		kick = vv_vf_wants_kick(rq, rq->s_kicked);
+		rq->s_kicked = rq->s_avail_idx;
+		if (kick)
+			r->vf_kicks++;
+		else
+			r->vf_kicks_suppressed++;
+	}
+	/*
+	 * Completions too: a driver that polls sees them at its next kick,
+	 * and an interrupt the VF raised while no handler was there (the
+	 * VMM swapping vectors) is not waited for forever.
+	 */
+	signal = !rq->broken && vv_relay_used(vd, rq);
+	if (signal && vv_rq_interrupts(vd, rq))
+		eventfd_signal(READ_ONCE(vd->irqs[vd->vqs[gq].vector].trigger));
+	if (broke) {
+		vd->needs_reset = true;
+		vhost_vfio_config_interrupt(vd);
+	}
+	/* Nothing will interrupt for this queue: look until it drains. */
+	if (rq->s_avail_idx != rq->s_last_used && !vv_rq_interrupts(vd, rq))
+		schedule_delayed_work(&r->poll, 1);
+out:
+	mutex_unlock(&r->lock);
+	if (kick)
+		vf->ops->notify_write(vf->be,
+				      (u64)vf->notify_off[rq->q] * vf->notify_mult,
+				      rq->q, 2);
 }
 
 /*
@@ -732,8 +745,9 @@ static int vv_rq_park(struct vhost_vfio_relay_vq *rq)
 	u16 h, n = 0;
 	u64 *keys;
 
-	keys = kmalloc_array(rq->size, sizeof(*keys), GFP_KERNEL);
-	rq->parked = kmalloc_array(rq->size, sizeof(*rq->parked), GFP_KERNEL);
+	keys = kmalloc_array(rq->size, sizeof(*keys), GFP_KERNEL_ACCOUNT);
+	rq->parked = kmalloc_array(rq->size, sizeof(*rq->parked),
+				   GFP_KERNEL_ACCOUNT);
 	if (!keys || !rq->parked) {
 		kfree(keys);
 		vv_rq_unpark(rq);
@@ -860,9 +874,10 @@ int vhost_vfio_relay_resume(struct vhost_vfio_dev *vd)
 				vv_stamp(rq, rq->parked[i]);
 			}
 			rq->s_avail_idx = rq->nparked;
+			rq->s_kicked = 0;
 			r->heads_reposted += rq->nparked;
 			/* The heads before the index that publishes them. */
-			virt_wmb();
+			dma_wmb();
 			vv_put(vv_avail_idx(rq->savail), rq->s_avail_idx);
 		}
 		vv_rq_unpark(rq);
@@ -908,10 +923,9 @@ void vhost_vfio_relay_unmap(struct vhost_vfio_dev *vd, u64 iova, u64 end)
 	struct vhost_vfio_relay *r = &vd->relay;
 	u16 gq;
 
-	if (!r->vqs)
-		return;
+	/* Racing close (which frees the queues): look under the lock. */
 	mutex_lock(&r->lock);
-	for (gq = 0; gq < vd->num_queues; gq++) {
+	for (gq = 0; r->vqs && gq < vd->num_queues; gq++) {
 		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
 
 		if (!vv_gmap_hits(&rq->gavail, iova, end) &&
@@ -974,11 +988,16 @@ int vhost_vfio_relay_open(struct vhost_vfio_dev *vd)
 void vhost_vfio_relay_close(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_relay *r = &vd->relay;
+	struct vhost_vfio_relay_vq *vqs;
 
 	vhost_vfio_relay_drop_parked(vd);
 	vhost_vfio_relay_reset(vd, true);
-	kfree(r->vqs);
+	/* dma_unmap and debugfs look at @vqs under the lock only. */
+	mutex_lock(&r->lock);
+	vqs = r->vqs;
 	r->vqs = NULL;
+	mutex_unlock(&r->lock);
+	kfree(vqs);
 }
 
 /**

@@ -316,11 +316,11 @@ struct vhost_vfio_mirror {
 };
 
 /**
- * struct vhost_vfio_gmap - a guest ring the relay holds (relay.c)
- * @base: vmap() of the pinned pages
+ * struct vhost_vfio_gmap - a guest ring the relay maps (relay.c)
+ * @base: vmap() of the mirror's pages
  * @va: the ring inside them
- * @iova: first pinned IOVA (page aligned)
- * @npages: pages pinned through VFIO
+ * @iova: first IOVA mapped (page aligned)
+ * @npages: pages mapped
  */
 struct vhost_vfio_gmap {
 	void *base;
@@ -348,6 +348,7 @@ struct vhost_vfio_gmap {
  * @savail: shadow avail ring
  * @sused: shadow used ring
  * @s_avail_idx: shadow avail index published to the VF
+ * @s_kicked: shadow avail index the VF was last asked to be kicked about
  * @s_last_used: next shadow used element to relay
  * @seq: per head, when it was handed to the VF (0: the VF does not hold it)
  * @next_seq: the last @seq stamped
@@ -373,6 +374,7 @@ struct vhost_vfio_relay_vq {
 	void *savail;
 	void *sused;
 	u16 s_avail_idx;
+	u16 s_kicked;
 	u16 s_last_used;
 	u32 *seq;
 	u32 next_seq;
@@ -667,6 +669,10 @@ bool vhost_vfio_mirror_has_holes(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_teardown(struct vhost_vfio_dev *vd);
 void vhost_vfio_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length);
 bool vhost_vfio_mirror_covers_rings(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_lock(struct vhost_vfio_dev *vd);
+void vhost_vfio_mirror_unlock(struct vhost_vfio_dev *vd);
+void *vhost_vfio_mirror_vmap(struct vhost_vfio_dev *vd, u64 iova,
+			     unsigned int npages);
 
 /* migration.c */
 struct seq_file;

@@ -549,8 +549,12 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 	if (vv_vf_live(vd)) {
 		vf->ops->queue_set_enable(vf->be, q, true);
 		vq->enabled = vf->ops->queue_get_enable(vf->be, q);
-		if (vq->enabled && vd->relay.on)
-			vhost_vfio_relay_queue_start(vd, gq);
+		/* A queue the relay cannot serve would stall: say so. */
+		if (vq->enabled && vd->relay.on &&
+		    vhost_vfio_relay_queue_start(vd, gq) && !vd->needs_reset) {
+			vd->needs_reset = true;
+			vhost_vfio_config_interrupt(vd);
+		}
 	}
 	trace_vhost_vfio_queue_enable(dev_name(vv_dev(vd)), gq, q, vq->size,
 				      vq->vector, vq->desc, vq->avail, vq->used,

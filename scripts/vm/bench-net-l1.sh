@@ -7,6 +7,9 @@
 #   passthrough  vfio-pci,host=B
 #   mdev         a vhost-vfio mdev of B, doorbells mapped (the default)
 #   trapped      the same with map_doorbells=N (every kick trapped)
+#   relay        the mdev with relay=Y: every ring through the host's
+#                virtqueue relay (kicks trapped, interrupts through a host
+#                thread): what a migratable device costs
 #   vdpa         B on vp_vdpa, /dev/vhost-vdpa-N, QEMU's -netdev
 #                type=vhost-vdpa with a virtio-net-pci (page-per-vq=on)
 #                (only where vp_vdpa.ko was built for L1's kernel:
@@ -77,7 +80,7 @@ modprobe virtio_net
 ifname=$(vv_netdev_of "$A")
 ip addr add "$L1_IP/24" dev "$ifname" && ip link set "$ifname" up
 
-columns=${VV_BENCH_COLUMNS:-passthrough mdev trapped vdpa}
+columns=${VV_BENCH_COLUMNS:-passthrough mdev trapped relay vdpa}
 if [[ " $columns " == *" vdpa "* ]]; then
 	if [ "$(cat "$VDPA_DIR/kver" 2> /dev/null)" = "$VV_KVER" ] &&
 	   modprobe -a vdpa vhost_vdpa && insmod "$VDPA_DIR/vp_vdpa.ko"; then
@@ -221,9 +224,11 @@ run_column() {
 	passthrough)
 		vv_bind "$B" vfio-pci || return 1
 		dev=(-device "vfio-pci,host=$B");;
-	mdev|trapped|userirq)
+	mdev|trapped|userirq|relay)
 		[ "$col" = trapped ] && m=N || m=Y
 		echo "$m" > /sys/module/vhost_vfio/parameters/map_doorbells
+		[ "$col" = relay ] && m=Y || m=N
+		echo "$m" > /sys/module/vhost_vfio/parameters/relay
 		vv_bind "$B" vhost_vfio_virtio_pci || return 1
 		uuid=$(cat /proc/sys/kernel/random/uuid)
 		echo "$uuid" > "/sys/bus/pci/devices/$B/mdev_supported_types/vhost_vfio_virtio_pci-net/create" || return 1
@@ -325,9 +330,10 @@ run_column() {
 	grep -E 'vhost|vdpa|fail' "$d/qemu.txt" | sed "s/^/# bench: $col qemu: /" | sort -u | head -n 5
 
 	case $col in
-	mdev|trapped|userirq)
+	mdev|trapped|userirq|relay)
 		echo 1 > "/sys/bus/mdev/devices/$uuid/remove"
-		echo Y > /sys/module/vhost_vfio/parameters/map_doorbells;;
+		echo Y > /sys/module/vhost_vfio/parameters/map_doorbells
+		echo N > /sys/module/vhost_vfio/parameters/relay;;
 	vdpa)
 		vdpa dev del vv-bench;;
 	esac
