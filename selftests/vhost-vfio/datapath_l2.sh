@@ -21,9 +21,6 @@ UUID=${UUID:-5b5a2f44-7d0e-4a52-9c3e-d47a1e0ad001}
 MDEV=/sys/bus/mdev/devices/$UUID
 DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
 
-# vv_counter FILE NAME: value of "NAME: value" in FILE.
-vv_counter() { sed -n "s/^$2: //p" "$1"; }
-
 # vv_all_vectors_on_irqfd TRACE: every vector given an eventfd with an
 # irq-bypass producer was also connected to a KVM irqfd, and some were.
 vv_all_vectors_on_irqfd() {

@@ -675,13 +675,20 @@ static void traffic(struct __test_metadata *_metadata,
 	}
 }
 
+/* Every size from A to B, then from B to A. */
+static void traffic_both(struct __test_metadata *_metadata,
+			 struct _test_data_dp *self)
+{
+	traffic(_metadata, self, 0, 1);
+	traffic(_metadata, self, 1, 0);
+}
+
 TEST_F_TIMEOUT(dp, frames_both_ways, 120)
 {
 	int i;
 
 	bring_up(_metadata, self);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
 		struct vmm *v = &n->vmm;
@@ -727,8 +734,7 @@ TEST_F_TIMEOUT(dp, kick_path, 120)
 	int i;
 
 	bring_up(_metadata, self);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
 		long long kicks = n->rx.kicks + n->tx.kicks;
@@ -791,8 +797,7 @@ TEST_F_TIMEOUT(dp, relay_counts_every_buffer, 120)
 	int i;
 
 	bring_up(_metadata, self);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
 		long long avail = (u16)(n->rx.avail_idx + n->tx.avail_idx);
@@ -881,8 +886,7 @@ TEST_F_TIMEOUT(dp, runaway_avail_index_needs_reset, 120)
 	ret = nic_up(&self->g, a, why, sizeof(why));
 	ASSERT_EQ(0, ret) TH_LOG("%s after reset: %s: %s", a->bdf, why,
 				 strerror(-ret));
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 	EXPECT_EQ(2, vmm_counter(a->uuid, "relay_queues_live"));
 }
 
@@ -914,8 +918,7 @@ TEST_F_TIMEOUT(dp, relay_pause_resume_in_place, 120)
 	bring_up(_metadata, self);
 	ASSERT_EQ(0, mig_counter(&self->nic[0], "resumed_in_place"))
 		TH_LOG("migration not offered: datapath.sh sets migration=Y for the relay pass");
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 	for (round = 1; round <= 2; round++) {
 		for (i = 0; i < 2; i++) {
 			struct nic *n = &self->nic[i];
@@ -953,8 +956,7 @@ TEST_F_TIMEOUT(dp, relay_pause_resume_in_place, 120)
 			EXPECT_TRUE(signalled(&n->rx, sig, WAIT_MS))
 				TH_LOG("%s: no interrupt at resume", n->bdf);
 		}
-		traffic(_metadata, self, 0, 1);
-		traffic(_metadata, self, 1, 0);
+		traffic_both(_metadata, self);
 	}
 	for (i = 0; i < 2; i++)
 		EXPECT_EQ(0, vmm_counter(self->nic[i].uuid, "relay_errors"));
@@ -1001,8 +1003,7 @@ TEST_F_TIMEOUT(dp, iommu_isolation, 120)
 	ret = nic_up(&self->g, a, why, sizeof(why));
 	ASSERT_EQ(0, ret) TH_LOG("%s after reset: %s: %s", a->bdf, why,
 				 strerror(-ret));
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 TEST_F_TIMEOUT(dp, unmap_while_running, 120)
@@ -1033,8 +1034,7 @@ TEST_F_TIMEOUT(dp, unmap_while_running, 120)
 		EXPECT_EQ(before[i] - (long long)(DMA_CHUNK / VMM_PAGE), after);
 	}
 	/* Still running on what is left. */
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 
 	/*
 	 * A valid frame in the unmapped chunk (still guest RAM, still in
@@ -1060,8 +1060,7 @@ TEST_F_TIMEOUT(dp, unmap_while_running, 120)
 	       vmm_counter(a->uuid, "mirror_reuses"));
 	EXPECT_EQ(GUEST_PAGES - DMA_CHUNK / VMM_PAGE,
 		  vmm_counter(a->uuid, "mirror_pinned_pages"));
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 /* CAP_IPC_LOCK would exempt the VMM from RLIMIT_MEMLOCK. */
@@ -1153,8 +1152,7 @@ TEST_F_TIMEOUT(dp, close_releases_and_reopen_works, 120)
 		vmm_vq_drain(&self->nic[i].tx);
 	}
 	bring_up(_metadata, self);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 	for (i = 0; i < 2; i++) {
 		struct nic *n = &self->nic[i];
 		long long writes = vmm_counter(n->uuid, "bar2_notify_writes");
@@ -1251,8 +1249,7 @@ TEST_F_TIMEOUT(dp, link_change_interrupt, 120)
 	TH_LOG("%s: config vector %d fired %lld times", n->bdf, CONFIG_VECTOR,
 	       vmm_counter(n->uuid, "irq_vector_2") - before);
 	EXPECT_LE(2, vmm_counter(n->uuid, "irq_vector_2") - before);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 	close(efd);
 }
 
@@ -1397,8 +1394,7 @@ TEST_F_TIMEOUT(dp, failed_reset_keeps_vf_blocked, 120)
 	tear_down(self);
 	bring_up(_metadata, self);
 	ASSERT_STREQ("0", isolation(n, "dma_unsafe"));
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 /*
@@ -1452,8 +1448,7 @@ TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
 	ret = nic_up(&self->g, n, why, sizeof(why));
 	ASSERT_EQ(0, ret) TH_LOG("%s after the FLR: %s: %s", flr, why,
 				 strerror(-ret));
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 
 	/* Close: the same recovery, then the blocking domain. */
 	ASSERT_EQ(0, inject_fault(n, "fail_next_reset"));
@@ -1468,8 +1463,7 @@ TEST_F_TIMEOUT(dp, failed_reset_recovered_by_flr, 120)
 	/* The next user (a new VM) finds it working. */
 	tear_down(self);
 	bring_up(_metadata, self);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 /*
@@ -1518,8 +1512,7 @@ TEST_F_TIMEOUT(dp, short_unmap_takes_vf_off_bus, 120)
 	tear_down(self);
 	bring_up(_metadata, self);
 	ASSERT_STREQ("0", isolation(a, "dma_cut_off"));
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 /* Pages of [start, end] inside the VF's reserved regions (sysfs). */
@@ -1567,8 +1560,7 @@ TEST_F_TIMEOUT(dp, reserved_iova_never_mirrored, 120)
 	TH_LOG("%lld reserved pages in the guest's RAM", resv);
 	/* The rings and buffers must lie below the window. */
 	bring_up_at(_metadata, self, MSI_GUEST_GPA, resv, NULL);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 /*
@@ -1722,8 +1714,7 @@ TEST_F_TIMEOUT(dp, killed_vmm_stops_mirror_build, 120)
 
 	/* The next VMM gets a working device. */
 	bring_up(_metadata, self);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 /*
@@ -1838,8 +1829,7 @@ TEST_F_TIMEOUT(dp, driver_ok_waits_for_mirror_not_vcpu, 120)
 	ASSERT_EQ(0, memcmp(want, got, 100));
 	ASSERT_TRUE(vmm_vq_wait(&a->tx, WAIT_MS, &uid, NULL));
 	ASSERT_EQ(id, uid);
-	traffic(_metadata, self, 0, 1);
-	traffic(_metadata, self, 1, 0);
+	traffic_both(_metadata, self);
 }
 
 /*

@@ -17,6 +17,9 @@ mkdir -p "$VV_TMP"
 
 vv_log() { echo "# $*"; }
 
+# vv_counter FILE NAME: value of "NAME: value" in FILE (debugfs counters).
+vv_counter() { sed -n "s/^$2: //p" "$1"; }
+
 # TAP results, kselftest style: vv_tap_begin, results, vv_tap_end (the
 # plan last, since a script that runs kselftest binaries knows its count
 # only at the end).

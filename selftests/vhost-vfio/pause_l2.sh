@@ -25,9 +25,6 @@ MDEV=/sys/bus/mdev/devices/$UUID
 DBG=/sys/kernel/debug/vhost_vfio/$UUID
 PARAMS=/sys/module/vhost_vfio/parameters
 
-# vv_counter FILE NAME: value of "NAME: value" in FILE.
-vv_counter() { sed -n "s/^$2: //p" "$1"; }
-
 # QEMU's major version: 8 brought VFIO migration v2.
 qemu_major=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
 

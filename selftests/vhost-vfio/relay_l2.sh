@@ -22,9 +22,6 @@ MDEV=/sys/bus/mdev/devices/$UUID
 DBG=/sys/kernel/debug/vhost_vfio/$UUID/counters
 RELAY=/sys/module/vhost_vfio/parameters/relay
 
-# vv_counter FILE NAME: value of "NAME: value" in FILE.
-vv_counter() { sed -n "s/^$2: //p" "$1"; }
-
 vv_tap_begin
 vv_check "modules load, /dev/kvm exists" \
 	bash -c ". $(dirname "$0")/lib.sh; vv_load_modules && modprobe virtio_net && test -c /dev/kvm"
