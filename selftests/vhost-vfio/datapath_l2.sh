@@ -58,20 +58,13 @@ vv_check "doorbell page is mapped, not trapped" \
 
 vv_traffic_begin "$A" "$L1_IP" "$PORT"
 
-vv_l2_send_lines "$L1_IP" "$L2_IP" "$PORT" "$SIZE_KB" > "$VV_TMP/l2-test.sh"
-cat >> "$VV_TMP/l2-test.sh" <<L2
-# Reset and re-initialize the device: the mirror must be reused, the
-# doorbell and interrupts must work again.
-d=\$(basename \$(readlink -f /sys/class/net/eth0/device))
-echo \$d > /sys/bus/virtio/drivers/virtio_net/unbind
-echo \$d > /sys/bus/virtio/drivers/virtio_net/bind
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP && echo L2-REBIND-PING-OK
-# A guest kernel warning (taint W) is a failure too; show it.
-dmesg | grep -A 12 -E 'WARNING|BUG' | head -40
-echo "L2-TAINT=\$(cat /proc/sys/kernel/tainted)"
-L2
+# Then reset and re-initialize the device: the mirror must be reused, the
+# doorbell and interrupts must work again; a guest kernel warning (taint
+# W) is a failure too.
+{
+	vv_l2_send_lines "$L1_IP" "$L2_IP" "$PORT" "$SIZE_KB"
+	vv_l2_rebind_lines "$L1_IP" "$L2_IP"
+} > "$VV_TMP/l2-test.sh"
 vv_l2_initrd "$VV_TMP/l2.cpio.gz" "$VV_TMP/l2-test.sh"
 
 # The tracepoints record what happened while L2 ran (mirror builds, irq

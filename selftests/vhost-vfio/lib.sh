@@ -376,6 +376,22 @@ L2
 	vv_l2_watched_send "$1" "$3" "cat /tmp/tx.bin"
 }
 
+# vv_l2_rebind_lines L1_IP L2_IP: lines for the guest's script that reset
+# and re-initialize its NIC (driver unbind and bind), ping L1 again
+# (L2-REBIND-PING-OK), show any guest kernel warning and print L2-TAINT=.
+vv_l2_rebind_lines() {
+	cat <<L2
+d=\$(basename \$(readlink -f /sys/class/net/eth0/device))
+echo \$d > /sys/bus/virtio/drivers/virtio_net/unbind
+echo \$d > /sys/bus/virtio/drivers/virtio_net/bind
+ip link set eth0 up
+ip addr add $2/24 dev eth0
+ping -c 3 -w 30 $1 && echo L2-REBIND-PING-OK
+dmesg | grep -A 12 -E 'WARNING|BUG' | head -40
+echo "L2-TAINT=\$(cat /proc/sys/kernel/tainted)"
+L2
+}
+
 # vv_traffic_intact L2_LOG: wait for the sink; succeed if what arrived has
 # the MD5 the guest printed.
 vv_traffic_intact() {

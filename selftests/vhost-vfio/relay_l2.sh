@@ -39,18 +39,11 @@ vv_check "packed rings not offered with the relay" \
 
 vv_traffic_begin "$A" "$L1_IP" "$PORT"
 
-vv_l2_send_lines "$L1_IP" "$L2_IP" "$PORT" "$SIZE_KB" > "$VV_TMP/l2-test.sh"
-cat >> "$VV_TMP/l2-test.sh" <<L2
-grep -o '^[01]*' /sys/bus/virtio/devices/*/features | head -1 | sed 's/^/L2-FEATURES=/'
-d=\$(basename \$(readlink -f /sys/class/net/eth0/device))
-echo \$d > /sys/bus/virtio/drivers/virtio_net/unbind
-echo \$d > /sys/bus/virtio/drivers/virtio_net/bind
-ip link set eth0 up
-ip addr add $L2_IP/24 dev eth0
-ping -c 3 -w 30 $L1_IP && echo L2-REBIND-PING-OK
-dmesg | grep -A 12 -E 'WARNING|BUG' | head -40
-echo "L2-TAINT=\$(cat /proc/sys/kernel/tainted)"
-L2
+{
+	vv_l2_send_lines "$L1_IP" "$L2_IP" "$PORT" "$SIZE_KB"
+	echo "grep -o '^[01]*' /sys/bus/virtio/devices/*/features | head -1 | sed 's/^/L2-FEATURES=/'"
+	vv_l2_rebind_lines "$L1_IP" "$L2_IP"
+} > "$VV_TMP/l2-test.sh"
 vv_l2_initrd "$VV_TMP/l2.cpio.gz" "$VV_TMP/l2-test.sh"
 
 log=$VV_OUT/l2-relay.log
