@@ -910,13 +910,14 @@ void vhost_vfio_relay_notify_guest(struct vhost_vfio_dev *vd)
 }
 
 /**
- * vhost_vfio_relay_unmap - the VMM unmapped IOVA: let go of guest rings there
- * @vd: mediated device
+ * vhost_vfio_relay_unmap - the mirror unpins IOVA: let go of guest rings there
+ * @vd: mediated device, the mirror's lock held (or its pages not in a run)
  * @iova: start of the range
  * @end: its end (exclusive)
  *
- * A queue whose ring was in the range stops until the guest resets the
- * device: its ring is no longer guest memory the VF may use.
+ * Called before the pages go (the VMM unmapped them, or the mirror is torn
+ * down).  A queue whose ring was in the range stops until the guest resets
+ * the device: its ring is no longer guest memory the VF may use.
  */
 void vhost_vfio_relay_unmap(struct vhost_vfio_dev *vd, u64 iova, u64 end)
 {

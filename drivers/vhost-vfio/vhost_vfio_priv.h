@@ -397,7 +397,7 @@ struct vhost_vfio_relay_vq {
  * @avail_relayed: avail heads moved to shadow rings
  * @used_relayed: used elements moved to guest rings
  * @interrupts: VF interrupts handled
- * @guest_signals: guest eventfd signals sent
+ * @guest_signals: guest eventfd signals sent from the interrupt thread
  * @errors: queues stopped on an error
  * @rings_unmapped: queues stopped because the VMM unmapped a ring
  * @poll: moves used elements of queues that get no interrupt
