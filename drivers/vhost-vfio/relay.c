@@ -242,8 +242,7 @@ static bool vv_gmap_hits(struct vhost_vfio_gmap *m, u64 iova, u64 end)
 }
 
 /* Drop a queue's hold on the guest's rings; the relay of it stops. */
-static void vv_rq_unmap_guest(struct vhost_vfio_dev *vd,
-			      struct vhost_vfio_relay_vq *rq)
+static void vv_rq_unmap_guest(struct vhost_vfio_relay_vq *rq)
 {
 	vv_gmap_put(&rq->gavail);
 	vv_gmap_put(&rq->gused);
@@ -382,7 +381,7 @@ int vhost_vfio_relay_queue_start(struct vhost_vfio_dev *vd, u16 gq)
 		ret = vv_gmap_get(vd, &rq->gused, vq->used,
 				  vv_used_len(rq->size));
 	if (ret) {
-		vv_rq_unmap_guest(vd, rq);
+		vv_rq_unmap_guest(rq);
 		goto out;
 	}
 	rq->event_idx = vd->negotiated & BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
@@ -405,7 +404,7 @@ static void vv_rq_break(struct vhost_vfio_dev *vd,
 			struct vhost_vfio_relay_vq *rq, const char *why)
 {
 	rq->broken = true;
-	vd->relay.errors++;
+	vd->relay.st.errors++;
 	if (!rq->warned)
 		dev_warn(vv_dev(vd), "relay of queue %u stopped: %s; it resumes when the guest resets the device\n",
 			 rq->gq, why);
@@ -550,7 +549,7 @@ static bool vv_relay_used(struct vhost_vfio_dev *vd,
 	n = rq->g_used_idx - start;
 	if (!n)
 		return false;
-	vd->relay.used_relayed += n;
+	vd->relay.st.used_relayed += n;
 	/* The elements before the index that publishes them. */
 	virt_wmb();
 	vv_put(vv_used_idx(gused), rq->g_used_idx);
@@ -581,10 +580,10 @@ void vhost_vfio_relay_kick(struct vhost_vfio_dev *vd, u16 gq)
 	bool kick = false, broke = false, signal;
 
 	mutex_lock(&r->lock);
-	r->kicks++;
+	r->st.kicks++;
 	if (!rq->live || rq->broken)
 		goto out;
-	r->avail_relayed += vv_relay_avail(vd, rq, &broke);
+	r->st.avail_relayed += vv_relay_avail(vd, rq, &broke);
 	/*
 	 * Heads the VF has not been asked about yet, these or ones a resume
 	 * handed over (vhost_vfio_relay_resume()).
@@ -593,9 +592,9 @@ void vhost_vfio_relay_kick(struct vhost_vfio_dev *vd, u16 gq)
 		kick = vv_vf_wants_kick(rq, rq->s_kicked);
 		rq->s_kicked = rq->s_avail_idx;
 		if (kick)
-			r->vf_kicks++;
+			r->st.vf_kicks++;
 		else
-			r->vf_kicks_suppressed++;
+			r->st.vf_kicks_suppressed++;
 	}
 	/*
 	 * Completions too: a driver that polls sees them at its next kick,
@@ -635,7 +634,7 @@ static void vv_relay_poll(struct work_struct *work)
 	u16 gq;
 
 	mutex_lock(&r->lock);
-	r->polls++;
+	r->st.polls++;
 	for (gq = 0; r->vqs && gq < vd->num_queues; gq++) {
 		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
 
@@ -668,7 +667,7 @@ bool vhost_vfio_relay_interrupt(struct vhost_vfio_dev *vd, u16 vector)
 	u16 gq;
 
 	mutex_lock(&r->lock);
-	r->interrupts++;
+	r->st.interrupts++;
 	for (gq = 0; gq < vd->num_queues; gq++) {
 		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
 
@@ -681,7 +680,7 @@ bool vhost_vfio_relay_interrupt(struct vhost_vfio_dev *vd, u16 vector)
 	if (!mine || vector == READ_ONCE(vd->config_vector))
 		signal = true;
 	if (signal)
-		r->guest_signals++;
+		r->st.guest_signals++;
 	mutex_unlock(&r->lock);
 	return signal;
 }
@@ -715,7 +714,7 @@ void vhost_vfio_relay_reset(struct vhost_vfio_dev *vd, bool vf_quiet)
 	for (gq = 0; gq < vd->num_queues; gq++) {
 		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
 
-		vv_rq_unmap_guest(vd, rq);
+		vv_rq_unmap_guest(rq);
 		if (vf_quiet)
 			vv_rq_free_shadow(vd, rq);
 		if (r->parked)
@@ -805,11 +804,11 @@ int vhost_vfio_relay_park(struct vhost_vfio_dev *vd)
 		if (ret)
 			vv_rq_unpark(&r->vqs[gq]);
 		else
-			vv_rq_unmap_guest(vd, &r->vqs[gq]);
+			vv_rq_unmap_guest(&r->vqs[gq]);
 	}
 	r->parked = !ret;
 	if (!ret)
-		r->parks++;
+		r->st.parks++;
 	mutex_unlock(&r->lock);
 	return ret;
 }
@@ -875,7 +874,7 @@ int vhost_vfio_relay_resume(struct vhost_vfio_dev *vd)
 			}
 			rq->s_avail_idx = rq->nparked;
 			rq->s_kicked = 0;
-			r->heads_reposted += rq->nparked;
+			r->st.heads_reposted += rq->nparked;
 			/* The heads before the index that publishes them. */
 			dma_wmb();
 			vv_put(vv_avail_idx(rq->savail), rq->s_avail_idx);
@@ -884,7 +883,7 @@ int vhost_vfio_relay_resume(struct vhost_vfio_dev *vd)
 	}
 	r->parked = false;
 	if (!ret)
-		r->resumes++;
+		r->st.resumes++;
 	mutex_unlock(&r->lock);
 	return ret;
 }
@@ -924,6 +923,9 @@ void vhost_vfio_relay_unmap(struct vhost_vfio_dev *vd, u64 iova, u64 end)
 	struct vhost_vfio_relay *r = &vd->relay;
 	u16 gq;
 
+	/* Every unpin of the mirror comes here: no relay, nothing to do. */
+	if (!READ_ONCE(r->on))
+		return;
 	/* Racing close (which frees the queues): look under the lock. */
 	mutex_lock(&r->lock);
 	for (gq = 0; r->vqs && gq < vd->num_queues; gq++) {
@@ -936,8 +938,8 @@ void vhost_vfio_relay_unmap(struct vhost_vfio_dev *vd, u64 iova, u64 end)
 		 * Not an error: a VMM tearing a VM down unmaps its memory
 		 * before it closes the device.  The queue just stops.
 		 */
-		vv_rq_unmap_guest(vd, rq);
-		r->rings_unmapped++;
+		vv_rq_unmap_guest(rq);
+		r->st.rings_unmapped++;
 	}
 	mutex_unlock(&r->lock);
 }
@@ -962,19 +964,7 @@ int vhost_vfio_relay_open(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_relay *r = &vd->relay;
 
-	r->kicks = 0;
-	r->vf_kicks = 0;
-	r->vf_kicks_suppressed = 0;
-	r->avail_relayed = 0;
-	r->used_relayed = 0;
-	r->interrupts = 0;
-	r->guest_signals = 0;
-	r->errors = 0;
-	r->rings_unmapped = 0;
-	r->polls = 0;
-	r->parks = 0;
-	r->resumes = 0;
-	r->heads_reposted = 0;
+	memset(&r->st, 0, sizeof(r->st));
 	r->parked = false;
 	if (!r->on)
 		return 0;
@@ -1018,19 +1008,19 @@ void vhost_vfio_relay_show(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "relay: %d\n", vhost_vfio_relay_on(vd));
 	seq_printf(s, "relay_queues_live: %u\n", live);
 	seq_printf(s, "relay_iova: 0x%llx\n", r->iova_len ? r->iova : 0);
-	seq_printf(s, "relay_kicks: %llu\n", r->kicks);
-	seq_printf(s, "relay_vf_kicks: %llu\n", r->vf_kicks);
+	seq_printf(s, "relay_kicks: %llu\n", r->st.kicks);
+	seq_printf(s, "relay_vf_kicks: %llu\n", r->st.vf_kicks);
 	seq_printf(s, "relay_vf_kicks_suppressed: %llu\n",
-		   r->vf_kicks_suppressed);
-	seq_printf(s, "relay_avail: %llu\n", r->avail_relayed);
-	seq_printf(s, "relay_used: %llu\n", r->used_relayed);
-	seq_printf(s, "relay_interrupts: %llu\n", r->interrupts);
-	seq_printf(s, "relay_guest_signals: %llu\n", r->guest_signals);
-	seq_printf(s, "relay_errors: %llu\n", r->errors);
-	seq_printf(s, "relay_rings_unmapped: %llu\n", r->rings_unmapped);
-	seq_printf(s, "relay_polls: %llu\n", r->polls);
-	seq_printf(s, "relay_parks: %llu\n", r->parks);
-	seq_printf(s, "relay_resumes: %llu\n", r->resumes);
-	seq_printf(s, "relay_heads_reposted: %llu\n", r->heads_reposted);
+		   r->st.vf_kicks_suppressed);
+	seq_printf(s, "relay_avail: %llu\n", r->st.avail_relayed);
+	seq_printf(s, "relay_used: %llu\n", r->st.used_relayed);
+	seq_printf(s, "relay_interrupts: %llu\n", r->st.interrupts);
+	seq_printf(s, "relay_guest_signals: %llu\n", r->st.guest_signals);
+	seq_printf(s, "relay_errors: %llu\n", r->st.errors);
+	seq_printf(s, "relay_rings_unmapped: %llu\n", r->st.rings_unmapped);
+	seq_printf(s, "relay_polls: %llu\n", r->st.polls);
+	seq_printf(s, "relay_parks: %llu\n", r->st.parks);
+	seq_printf(s, "relay_resumes: %llu\n", r->st.resumes);
+	seq_printf(s, "relay_heads_reposted: %llu\n", r->st.heads_reposted);
 	mutex_unlock(&r->lock);
 }

@@ -384,13 +384,7 @@ struct vhost_vfio_relay_vq {
 };
 
 /**
- * struct vhost_vfio_relay - the virtqueue relay of a device (relay.c)
- * @on: the device runs through the relay (fixed at open)
- * @lock: serializes the queues' relay state
- * @iova: start of the shadow ring window in the VF's domain
- * @iova_len: its length, 0 when there is none
- * @slot_len: bytes of the window per VF queue
- * @vqs: per guest queue, while open with @on
+ * struct vhost_vfio_relay_stats - what the relay did since open (relay.c)
  * @kicks: guest kicks of relayed queues
  * @vf_kicks: VF doorbell writes made
  * @vf_kicks_suppressed: kicks the VF asked not to get
@@ -400,20 +394,12 @@ struct vhost_vfio_relay_vq {
  * @guest_signals: guest eventfd signals sent from the interrupt thread
  * @errors: queues stopped on an error
  * @rings_unmapped: queues stopped because the VMM unmapped a ring
- * @poll: moves used elements of queues that get no interrupt
- * @polls: runs of @poll
- * @parked: the queues are parked (migration STOP), to resume where they were
- * @parks: parks since open
- * @resumes: resumes from a parked state since open
+ * @polls: runs of the poll of queues that get no interrupt
+ * @parks: parks
+ * @resumes: resumes from a parked state
  * @heads_reposted: heads handed again to a VF at resume
  */
-struct vhost_vfio_relay {
-	bool on;
-	struct mutex lock;	/* relay state of every queue */
-	u64 iova;
-	u64 iova_len;
-	size_t slot_len;
-	struct vhost_vfio_relay_vq *vqs;
+struct vhost_vfio_relay_stats {
 	u64 kicks;
 	u64 vf_kicks;
 	u64 vf_kicks_suppressed;
@@ -423,12 +409,34 @@ struct vhost_vfio_relay {
 	u64 guest_signals;
 	u64 errors;
 	u64 rings_unmapped;
-	struct delayed_work poll;
 	u64 polls;
-	bool parked;
 	u64 parks;
 	u64 resumes;
 	u64 heads_reposted;
+};
+
+/**
+ * struct vhost_vfio_relay - the virtqueue relay of a device (relay.c)
+ * @on: the device runs through the relay (fixed at open)
+ * @lock: serializes the queues' relay state
+ * @iova: start of the shadow ring window in the VF's domain
+ * @iova_len: its length, 0 when there is none
+ * @slot_len: bytes of the window per VF queue
+ * @vqs: per guest queue, while open with @on
+ * @st: counters since open, shown in debugfs (under @lock)
+ * @poll: moves used elements of queues that get no interrupt
+ * @parked: the queues are parked (migration STOP), to resume where they were
+ */
+struct vhost_vfio_relay {
+	bool on;
+	struct mutex lock;	/* relay state of every queue */
+	u64 iova;
+	u64 iova_len;
+	size_t slot_len;
+	struct vhost_vfio_relay_vq *vqs;
+	struct vhost_vfio_relay_stats st;
+	struct delayed_work poll;
+	bool parked;
 };
 
 struct vhost_vfio_mig_file;
