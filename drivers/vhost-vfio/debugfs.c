@@ -103,6 +103,7 @@ static int counters_show(struct seq_file *s, void *unused)
 	seq_printf(s, "vf_status: 0x%02x\n", vf_status);
 	seq_printf(s, "driver_ok_deferred: %llu\n", c.driver_ok_deferred);
 	seq_printf(s, "kicks_replayed: %llu\n", c.kicks_replayed);
+	seq_printf(s, "guest_resets: %llu\n", c.guest_resets);
 	seq_printf(s, "access_max_ns: %llu\n", c.access_max_ns);
 	seq_printf(s, "bypass_producers: %d\n",
 		   atomic_read(&vd->bypass_registered));

@@ -15,6 +15,7 @@
  * module parameter: QEMU stops vfio devices whenever the VM pauses.
  */
 #include <linux/anon_inodes.h>
+#include <linux/bitmap.h>
 #include <linux/build_bug.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -39,18 +40,24 @@ MODULE_PARM_DESC(migration,
 #define VV_MIG_MAGIC		0x534d5656
 #define VV_MIG_VERSION		1
 /*
- * The largest state offered for migration: about 1600 queues.  A resuming
- * fd takes exactly the length of this device's state, which is below it.
+ * The largest state offered for migration, relay section included: a
+ * resuming fd takes up to the most this device could save (a few KiB for a
+ * NIC with a few queues of 256 entries), never more than this.
  */
-#define VV_MIG_MAX_LEN		SZ_64K
+#define VV_MIG_MAX_LEN		SZ_1M
 
 enum vv_mig_section_id {
 	VV_MIG_SEC_DEVICE = 1,
 	VV_MIG_SEC_PCI_CONFIG = 2,
 	VV_MIG_SEC_VIRTIO_COMMON = 3,
 	VV_MIG_SEC_QUEUES = 4,
-	VV_MIG_SEC_MAX = VV_MIG_SEC_QUEUES,
+	/* Only from a device whose relay was parked (STOP with DRIVER_OK). */
+	VV_MIG_SEC_RELAY = 5,
+	VV_MIG_SEC_MAX = VV_MIG_SEC_RELAY,
 };
+
+/* The sections every state has. */
+#define VV_MIG_SEC_REQUIRED	GENMASK(VV_MIG_SEC_QUEUES, VV_MIG_SEC_DEVICE)
 
 /* Start of the stream. @length counts every byte, header included. */
 struct vv_mig_header {
@@ -119,6 +126,24 @@ struct vv_mig_queue {
 
 static_assert(sizeof(struct vv_mig_queue) == 40);
 
+#define VV_MIG_RQ_PARKED	BIT(0)
+
+/*
+ * One guest virtqueue in the relay section, every queue in order, each
+ * followed by @nheld __le16 heads: those the VF held when the relay parked
+ * the queue, oldest first.  A queue without VV_MIG_RQ_PARKED (never
+ * enabled) has every field 0.
+ */
+struct vv_mig_relay_queue {
+	__le16 last_avail;
+	__le16 used_idx;
+	__le16 nheld;
+	u8 flags;
+	u8 reserved;
+};
+
+static_assert(sizeof(struct vv_mig_relay_queue) == 8);
+
 /**
  * struct vhost_vfio_mig_file - the data fd of STOP_COPY or RESUMING
  * @filp: the anonymous file
@@ -159,13 +184,51 @@ static const char *vv_mig_state_name(enum vfio_device_mig_state state)
 	}
 }
 
+/* The state without the relay section. */
 static size_t vv_mig_stream_len(u16 num_queues)
 {
 	return sizeof(struct vv_mig_header) +
-	       sizeof(struct vv_mig_section) * VV_MIG_SEC_MAX +
+	       sizeof(struct vv_mig_section) * VV_MIG_SEC_QUEUES +
 	       sizeof(struct vv_mig_device) + VV_CFG_SIZE +
 	       sizeof(struct vv_mig_common) +
 	       (size_t)num_queues * sizeof(struct vv_mig_queue);
+}
+
+/* The relay section of this device now: 0 unless its relay is parked. */
+static size_t vv_mig_relay_len(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_relay_parked pq;
+	size_t len = sizeof(struct vv_mig_section);
+	u16 gq;
+
+	if (!vhost_vfio_relay_parked(vd))
+		return 0;
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		vhost_vfio_relay_parked_queue(vd, gq, &pq);
+		len += sizeof(struct vv_mig_relay_queue) +
+		       pq.nheld * sizeof(__le16);
+	}
+	return len;
+}
+
+/*
+ * The largest relay section a device like this one could send: no queue
+ * holds more heads than its size, which is at most its VF queue's.
+ */
+static size_t vv_mig_relay_max(struct vhost_vfio_dev *vd)
+{
+	u16 q, biggest = 0;
+
+	for (q = 0; q < vd->vf->num_queues; q++)
+		biggest = max(biggest, vd->vf->queue_max[q]);
+	return sizeof(struct vv_mig_section) + (size_t)vd->num_queues *
+	       (sizeof(struct vv_mig_relay_queue) + biggest * sizeof(__le16));
+}
+
+/* What a destination's resuming fd must be able to take. */
+static size_t vv_mig_max_len(struct vhost_vfio_dev *vd)
+{
+	return vv_mig_stream_len(vd->num_queues) + vv_mig_relay_max(vd);
 }
 
 /*
@@ -208,17 +271,50 @@ static u8 *vv_mig_put_section(u8 *p, u16 id, const void *data, size_t len)
 	return p + sizeof(sec) + len;
 }
 
-/*
- * Serialize the emulated state into @buf (vv_mig_stream_len() bytes).
- * @status is device_status as the guest reads it.
- */
-static void vv_mig_save(struct vhost_vfio_dev *vd, u8 *buf, u8 status)
+/* The relay section: where each parked queue stopped. */
+static u8 *vv_mig_put_relay(struct vhost_vfio_dev *vd, u8 *p, size_t len)
 {
-	size_t len = vv_mig_stream_len(vd->num_queues);
+	struct vv_mig_section sec = {
+		.id = cpu_to_le16(VV_MIG_SEC_RELAY),
+		.length = cpu_to_le32(len - sizeof(sec)),
+	};
+	struct vhost_vfio_relay_parked pq;
+	u16 gq, i;
+
+	memcpy(p, &sec, sizeof(sec));
+	p += sizeof(sec);
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		struct vv_mig_relay_queue rq = { };
+
+		if (vhost_vfio_relay_parked_queue(vd, gq, &pq)) {
+			rq.last_avail = cpu_to_le16(pq.last_avail);
+			rq.used_idx = cpu_to_le16(pq.used_idx);
+			rq.nheld = cpu_to_le16(pq.nheld);
+			rq.flags = VV_MIG_RQ_PARKED;
+		}
+		memcpy(p, &rq, sizeof(rq));
+		p += sizeof(rq);
+		for (i = 0; i < pq.nheld; i++, p += sizeof(__le16))
+			put_unaligned_le16(pq.held[i], p);
+	}
+	return p;
+}
+
+/*
+ * Serialize the emulated state into @buf: vv_mig_stream_len() bytes, and
+ * vv_mig_relay_len() more with @relay.  @status is device_status as the
+ * guest reads it.
+ */
+static void vv_mig_save(struct vhost_vfio_dev *vd, u8 *buf, u8 status,
+			bool relay)
+{
+	size_t relay_len = relay ? vv_mig_relay_len(vd) : 0;
+	size_t len = vv_mig_stream_len(vd->num_queues) + relay_len;
 	struct vv_mig_header hdr = {
 		.magic = cpu_to_le32(VV_MIG_MAGIC),
 		.version = cpu_to_le16(VV_MIG_VERSION),
-		.nr_sections = cpu_to_le16(VV_MIG_SEC_MAX),
+		.nr_sections = cpu_to_le16(VV_MIG_SEC_QUEUES +
+					   (relay_len ? 1 : 0)),
 		.length = cpu_to_le32(len),
 	};
 	struct vv_mig_device dev = {
@@ -275,6 +371,8 @@ static void vv_mig_save(struct vhost_vfio_dev *vd, u8 *buf, u8 status)
 		memcpy(p, &q, sizeof(q));
 		p += sizeof(q);
 	}
+	if (relay_len)
+		p = vv_mig_put_relay(vd, p, relay_len);
 	WARN_ON(p != buf + len);
 }
 
@@ -288,6 +386,8 @@ struct vv_mig_state {
 	struct vv_mig_common common;
 	const u8 *queues;
 	u16 num_queues;
+	const u8 *relay;
+	size_t relay_len;
 };
 
 /* Why a restore is refused: the errno, and words for the kernel log. */
@@ -391,6 +491,10 @@ static int vv_mig_parse(const u8 *buf, size_t len, struct vv_mig_state *st,
 						 slen);
 			st->queues = buf + off;
 			st->num_queues = slen / sizeof(struct vv_mig_queue);
+		} else if (id == VV_MIG_SEC_RELAY) {
+			/* Checked with the queues (vv_mig_relay_decode()). */
+			st->relay = buf + off;
+			st->relay_len = slen;
 		} else {
 			if (slen != fixed[id])
 				return vv_refuse(r, -EINVAL,
@@ -405,7 +509,7 @@ static int vv_mig_parse(const u8 *buf, size_t len, struct vv_mig_state *st,
 		return vv_refuse(r, -EINVAL,
 				 "%zu bytes follow the last section",
 				 len - off);
-	if (seen != GENMASK(VV_MIG_SEC_MAX, 1))
+	if ((seen & VV_MIG_SEC_REQUIRED) != VV_MIG_SEC_REQUIRED)
 		return vv_refuse(r, -EINVAL,
 				 "the state lacks sections (has 0x%lx)",
 				 seen);
@@ -556,6 +660,126 @@ static int vv_mig_check_virtio(struct vhost_vfio_dev *vd,
 					 i);
 	}
 	return 0;
+}
+
+/*
+ * The relay section, checked against the queue section and decoded: one
+ * entry per queue in *@pqs, their heads in *@heads, both allocated here
+ * and freed by the caller.  Without a relay section both stay NULL.
+ */
+static int vv_mig_relay_decode(struct vhost_vfio_dev *vd,
+			       const struct vv_mig_state *st,
+			       struct vhost_vfio_relay_parked **pqs,
+			       u16 **heads, struct vv_mig_refusal *r)
+{
+	const u8 ok = VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET;
+	const struct vv_mig_common *c = &st->common;
+	const u8 *p = st->relay, *end = st->relay + st->relay_len;
+	unsigned long *seen;
+	size_t k = 0;
+	u16 gq, i, n;
+	int ret = 0;
+
+	*pqs = NULL;
+	*heads = NULL;
+	if (!st->relay)
+		return 0;
+	/* vhost_vfio_relay_park() runs only for a live, healthy device. */
+	if ((c->status & ok) != VIRTIO_CONFIG_S_DRIVER_OK ||
+	    (c->flags & VV_MIG_F_NEEDS_RESET))
+		return vv_refuse(r, -EINVAL,
+				 "the state has a relay section with device_status 0x%02x: only a running driver's queues are parked",
+				 c->status);
+	if (le64_to_cpu(c->negotiated) & BIT_ULL(VIRTIO_F_RING_PACKED))
+		return vv_refuse(r, -EINVAL,
+				 "the state has a relay section for packed rings, which the relay never serves");
+	*pqs = kcalloc(st->num_queues, sizeof(**pqs), GFP_KERNEL_ACCOUNT);
+	/* Never more heads than the section has bytes for. */
+	*heads = kvmalloc_array(st->relay_len / sizeof(__le16) + 1,
+				sizeof(**heads), GFP_KERNEL_ACCOUNT);
+	seen = bitmap_zalloc(U16_MAX + 1, GFP_KERNEL_ACCOUNT);
+	if (!*pqs || !*heads || !seen) {
+		ret = vv_refuse(r, -ENOMEM, "no memory to check the relay section");
+		goto out;
+	}
+	for (gq = 0; gq < st->num_queues && !ret; gq++) {
+		struct vv_mig_relay_queue rq;
+		struct vv_mig_queue sq;
+		u16 size, inflight;
+
+		memcpy(&sq, st->queues + gq * sizeof(sq), sizeof(sq));
+		size = le16_to_cpu(sq.size);
+		if (end - p < sizeof(rq)) {
+			ret = vv_refuse(r, -EINVAL,
+					"the relay section ends before queue %u",
+					gq);
+			break;
+		}
+		memcpy(&rq, p, sizeof(rq));
+		p += sizeof(rq);
+		n = le16_to_cpu(rq.nheld);
+		inflight = le16_to_cpu(rq.last_avail) -
+			   le16_to_cpu(rq.used_idx);
+		if (rq.reserved || rq.flags & ~VV_MIG_RQ_PARKED)
+			ret = vv_refuse(r, -EINVAL,
+					"relay entry of queue %u has flags 0x%02x, reserved 0x%02x",
+					gq, rq.flags, rq.reserved);
+		else if (!(rq.flags & VV_MIG_RQ_PARKED) != !sq.enabled)
+			ret = vv_refuse(r, -EINVAL,
+					"queue %u is %s but %s parked",
+					gq, sq.enabled ? "enabled" : "disabled",
+					sq.enabled ? "was not" : "was");
+		else if (!sq.enabled && (rq.last_avail || rq.used_idx || n))
+			ret = vv_refuse(r, -EINVAL,
+					"queue %u was not parked but has ring positions",
+					gq);
+		else if (n > size || n > inflight)
+			ret = vv_refuse(r, -EINVAL,
+					"queue %u holds %u heads, with %u entries and %u in flight",
+					gq, n, size, inflight);
+		else if (end - p < n * sizeof(__le16))
+			ret = vv_refuse(r, -EINVAL,
+					"the relay section ends in queue %u's heads",
+					gq);
+		if (ret || !sq.enabled)
+			continue;
+		for (i = 0; i < n && !ret; i++, p += sizeof(__le16)) {
+			u16 head = get_unaligned_le16(p);
+
+			if (head >= size || test_and_set_bit(head, seen))
+				ret = vv_refuse(r, -EINVAL,
+						"queue %u holds head %u %s",
+						gq, head, head >= size ?
+						"beyond its ring" : "twice");
+			(*heads)[k + i] = head;
+		}
+		for (i = 0; i < n; i++)
+			clear_bit((*heads)[k + i], seen);
+		(*pqs)[gq] = (struct vhost_vfio_relay_parked){
+			.last_avail = le16_to_cpu(rq.last_avail),
+			.used_idx = le16_to_cpu(rq.used_idx),
+			.nheld = n,
+			.held = *heads + k,
+		};
+		k += n;
+	}
+	if (!ret && p != end)
+		ret = vv_refuse(r, -EINVAL,
+				"%zu bytes follow the relay section's last queue",
+				(size_t)(end - p));
+	/* Well-formed: can this device resume it? */
+	if (!ret && !vd->relay.on)
+		ret = vv_refuse(r, -EOPNOTSUPP,
+				"the guest's queues ran through the virtqueue relay, this device has none: set vhost_vfio's relay=Y before the VMM opens it");
+out:
+	bitmap_free(seen);
+	if (ret) {
+		kfree(*pqs);
+		kvfree(*heads);
+		*pqs = NULL;
+		*heads = NULL;
+	}
+	return ret;
 }
 
 /* Everything checked: the emulated state becomes the saved one. */
@@ -803,9 +1027,14 @@ static int vv_mig_stop(struct vhost_vfio_dev *vd, bool *lost)
 		goto out_free;
 	}
 
-	vv_mig_save(vd, buf, status);
-	/* Where the relay's queues are, while the VF's rings are final. */
-	if (vd->relay.on && vhost_vfio_relay_park(vd))
+	vv_mig_save(vd, buf, status, false);
+	/*
+	 * Where the relay's queues are, while the VF's rings are final.  A
+	 * device still parked never got going (its resume waits for the
+	 * mirror, vhost_vfio_virtio_resume()): it stays parked as it was.
+	 */
+	if (vd->relay.on && !vhost_vfio_relay_parked(vd) &&
+	    vhost_vfio_relay_park(vd))
 		dev_warn_ratelimited(vv_dev(vd), "the relay could not note where the queues stopped; the guest will read DEVICE_NEEDS_RESET when it runs again\n");
 	ret = vhost_vfio_isolation_quiesce(vd);
 	if (ret) {
@@ -844,10 +1073,8 @@ static void vv_mig_run(struct vhost_vfio_dev *vd)
 	vd->mig.quiesced = false;
 	if (vhost_vfio_relay_parked(vd) && (held & ok) ==
 	    VIRTIO_CONFIG_S_DRIVER_OK && !vd->needs_reset) {
-		if (vhost_vfio_virtio_resume(vd, held)) {
-			vd->mig.resumed_in_place++;
+		if (vhost_vfio_virtio_resume(vd, held))
 			return;
-		}
 		dev_warn_ratelimited(vv_dev(vd), "the VF could not resume where the relay parked it; the guest reads DEVICE_NEEDS_RESET\n");
 	}
 	vhost_vfio_relay_drop_parked(vd);
@@ -864,13 +1091,13 @@ static void vv_mig_run(struct vhost_vfio_dev *vd)
 /* STOP -> STOP_COPY: the state is fixed now; snapshot it into the fd. */
 static struct file *vv_mig_save_begin(struct vhost_vfio_dev *vd)
 {
-	size_t len = vv_mig_stream_len(vd->num_queues);
+	size_t len = vv_mig_stream_len(vd->num_queues) + vv_mig_relay_len(vd);
 	struct vhost_vfio_mig_file *migf;
 
 	migf = vv_mig_file_new(&vv_mig_save_fops, len, O_RDONLY);
 	if (IS_ERR(migf))
 		return ERR_CAST(migf);
-	vv_mig_save(vd, migf->buf, vhost_vfio_guest_status(vd));
+	vv_mig_save(vd, migf->buf, vhost_vfio_guest_status(vd), true);
 	migf->len = len;
 	vd->mig.saving = migf;
 	vd->mig.saves++;
@@ -882,9 +1109,9 @@ static struct file *vv_mig_resume_begin(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mig_file *migf;
 
-	/* Only a state of exactly this device's length can be accepted. */
-	migf = vv_mig_file_new(&vv_mig_resume_fops,
-			       vv_mig_stream_len(vd->num_queues), O_WRONLY);
+	/* No state this device could honour is longer. */
+	migf = vv_mig_file_new(&vv_mig_resume_fops, vv_mig_max_len(vd),
+			       O_WRONLY);
 	if (IS_ERR(migf))
 		return ERR_CAST(migf);
 	vd->mig.resuming = migf;
@@ -899,8 +1126,10 @@ static struct file *vv_mig_resume_begin(struct vhost_vfio_dev *vd)
 static int vv_mig_resume_end(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mig_file *migf = vd->mig.resuming;
+	struct vhost_vfio_relay_parked *pqs = NULL;
 	struct vv_mig_refusal r = { };
 	struct vv_mig_state st = { };
+	u16 *heads = NULL;
 	int ret;
 
 	/* Another device's state: where this one's queues stopped is moot. */
@@ -908,7 +1137,8 @@ static int vv_mig_resume_end(struct vhost_vfio_dev *vd)
 	mutex_lock(&migf->lock);
 	ret = vv_mig_parse(migf->buf, migf->len, &st, &r) ?:
 	      vv_mig_check_device(vd, &st, &r) ?:
-	      vv_mig_check_virtio(vd, &st, &r);
+	      vv_mig_check_virtio(vd, &st, &r) ?:
+	      vv_mig_relay_decode(vd, &st, &pqs, &heads, &r);
 	if (ret) {
 		vv_mig_log_refusal(vd, &r);
 		goto out_unlock;
@@ -916,10 +1146,18 @@ static int vv_mig_resume_end(struct vhost_vfio_dev *vd)
 	ret = vhost_vfio_isolation_quiesce(vd);
 	if (ret)
 		goto out_unlock;
+	/* Parked as the source was: STOP -> RUNNING resumes in place. */
+	if (pqs) {
+		ret = vhost_vfio_relay_restore(vd, pqs);
+		if (ret)
+			goto out_unlock;
+	}
 	vv_mig_apply(vd, &st);
 	vd->mig.restores++;
 out_unlock:
 	mutex_unlock(&migf->lock);
+	kfree(pqs);
+	kvfree(heads);
 	vv_mig_file_disable(&vd->mig.resuming);
 	return ret;
 }
@@ -1033,7 +1271,10 @@ static int vv_mig_get_data_size(struct vfio_device *vdev,
 {
 	struct vhost_vfio_dev *vd = to_vv(vdev);
 
-	*stop_copy_length = vv_mig_stream_len(vd->num_queues);
+	mutex_lock(&vd->lock);
+	*stop_copy_length = vv_mig_stream_len(vd->num_queues) +
+			    vv_mig_relay_len(vd);
+	mutex_unlock(&vd->lock);
 	return 0;
 }
 #endif
@@ -1059,9 +1300,9 @@ void vhost_vfio_migration_open(struct vhost_vfio_dev *vd)
 	bool offer = READ_ONCE(migration);
 
 	/* A destination must be able to take the whole state in one buffer. */
-	if (offer && vv_mig_stream_len(vd->num_queues) > VV_MIG_MAX_LEN) {
-		dev_warn_once(vv_dev(vd), "migration not offered: the state of %u queues is %zu bytes, over the %u byte limit\n",
-			      vd->num_queues, vv_mig_stream_len(vd->num_queues),
+	if (offer && vv_mig_max_len(vd) > VV_MIG_MAX_LEN) {
+		dev_warn_once(vv_dev(vd), "migration not offered: the state of %u queues may take %zu bytes, over the %u byte limit\n",
+			      vd->num_queues, vv_mig_max_len(vd),
 			      VV_MIG_MAX_LEN);
 		offer = false;
 	}
@@ -1141,5 +1382,6 @@ void vhost_vfio_migration_show(struct seq_file *s, struct vhost_vfio_dev *vd)
 	seq_printf(s, "writes_refused: %llu\n", m->writes_refused);
 	seq_printf(s, "needs_reset_raised: %llu\n", m->needs_reset_raised);
 	seq_printf(s, "resumed_in_place: %llu\n", m->resumed_in_place);
+	seq_printf(s, "resumes_deferred: %llu\n", m->resumes_deferred);
 	seq_printf(s, "resets: %llu\n", m->resets);
 }

@@ -1174,6 +1174,27 @@ bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd)
 	return ready;
 }
 
+/**
+ * vhost_vfio_mirror_built - does a completed pass stand?
+ * @vd: mediated device
+ *
+ * Weaker than vhost_vfio_mirror_ready(): a pass for memory the VMM added
+ * since, or for the gaps, may be queued or running.  Enough for a device
+ * that ran on this mirror to go on, as its running VF does meanwhile.
+ *
+ * Return: true if a pass completed and no unmap came since.
+ */
+bool vhost_vfio_mirror_built(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	bool built;
+
+	spin_lock(&m->state_lock);
+	built = m->kvm && m->valid;
+	spin_unlock(&m->state_lock);
+	return built;
+}
+
 /* Queue a pass unless one is queued already.  State lock held. */
 static void vv_queue_pass(struct vhost_vfio_mirror *m)
 {

@@ -841,6 +841,86 @@ void vhost_vfio_relay_drop_parked(struct vhost_vfio_dev *vd)
 }
 
 /**
+ * vhost_vfio_relay_parked_queue - where a parked queue stopped, to save it
+ * @vd: mediated device, lock held
+ * @gq: guest queue
+ * @pq: filled in; @pq->held points into the relay's state, valid while
+ *	the device lock is held and the device stays parked
+ *
+ * Return: true if @gq is parked (a device is parked whole, but a queue
+ * the guest never enabled has nothing to park).
+ */
+bool vhost_vfio_relay_parked_queue(struct vhost_vfio_dev *vd, u16 gq,
+				   struct vhost_vfio_relay_parked *pq)
+{
+	struct vhost_vfio_relay_vq *rq;
+
+	memset(pq, 0, sizeof(*pq));
+	if (!vd->relay.parked || !vd->relay.vqs)
+		return false;
+	rq = &vd->relay.vqs[gq];
+	if (!rq->has_parked)
+		return false;
+	pq->last_avail = rq->last_avail;
+	pq->used_idx = rq->g_used_idx;
+	pq->nheld = rq->nparked;
+	pq->held = rq->parked;
+	return true;
+}
+
+/**
+ * vhost_vfio_relay_restore - park the device where a migrated state says
+ * @vd: mediated device, lock held, relay on, its VF reset (RESUMING ->
+ *	STOP), nothing parked
+ * @pqs: per guest queue, as another device's relay parked it; queues with
+ *	@held NULL and @nheld 0 were not parked.  Checked by the caller: every
+ *	head is below the queue's size and none repeats.
+ *
+ * STOP -> RUNNING then resumes exactly as after a park of this device's
+ * own (vhost_vfio_relay_resume()).
+ *
+ * Return: 0, or -ENOMEM with nothing parked.
+ */
+int vhost_vfio_relay_restore(struct vhost_vfio_dev *vd,
+			     const struct vhost_vfio_relay_parked *pqs)
+{
+	struct vhost_vfio_relay *r = &vd->relay;
+	int ret = 0;
+	u16 gq;
+
+	if (WARN_ON_ONCE(!r->vqs || r->parked))
+		return -EINVAL;
+	mutex_lock(&r->lock);
+	for (gq = 0; gq < vd->num_queues; gq++) {
+		const struct vhost_vfio_relay_parked *pq = &pqs[gq];
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		if (!pq->held)
+			continue;
+		/* At least one entry: kmalloc_array(0) is no allocation. */
+		rq->parked = kmalloc_array(max_t(u16, pq->nheld, 1),
+					   sizeof(*rq->parked),
+					   GFP_KERNEL_ACCOUNT);
+		if (!rq->parked) {
+			ret = -ENOMEM;
+			break;
+		}
+		memcpy(rq->parked, pq->held, pq->nheld * sizeof(*rq->parked));
+		rq->nparked = pq->nheld;
+		rq->has_parked = true;
+		rq->last_avail = pq->last_avail;
+		rq->g_used_idx = pq->used_idx;
+		rq->broken = false;
+	}
+	if (ret)
+		for (gq = 0; gq < vd->num_queues; gq++)
+			vv_rq_unpark(&r->vqs[gq]);
+	r->parked = !ret;
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+/**
  * vhost_vfio_relay_resume - a parked device's queues go on where they were
  * @vd: mediated device, lock held; the VF holds the guest's features and
  *	fresh shadow rings (vhost_vfio_virtio_replay()), not yet DRIVER_OK

@@ -184,6 +184,7 @@ struct vhost_vfio_counters {
 	u64 irq_requests;
 	u64 driver_ok_deferred;
 	u64 kicks_replayed;
+	u64 guest_resets;
 	u64 access_max_ns;
 };
 
@@ -416,6 +417,20 @@ struct vhost_vfio_relay_stats {
 };
 
 /**
+ * struct vhost_vfio_relay_parked - where a parked queue stopped (relay.c)
+ * @last_avail: next guest avail entry to relay
+ * @used_idx: the guest's used index as the relay published it
+ * @nheld: entries in @held
+ * @held: heads the VF held, oldest first; NULL for a queue not parked
+ */
+struct vhost_vfio_relay_parked {
+	u16 last_avail;
+	u16 used_idx;
+	u16 nheld;
+	const u16 *held;
+};
+
+/**
  * struct vhost_vfio_relay - the virtqueue relay of a device (relay.c)
  * @on: the device runs through the relay (fixed at open)
  * @lock: serializes the queues' relay state
@@ -459,7 +474,9 @@ struct vhost_vfio_mig_file;
  * @writes_refused: VMM region writes refused (BARs outside RUNNING, any in
  *	ERROR)
  * @needs_reset_raised: STOP -> RUNNING that left DEVICE_NEEDS_RESET
- * @resumed_in_place: STOP -> RUNNING that resumed the relay's parked queues
+ * @resumed_in_place: resumes of the relay's parked queues (at STOP -> RUNNING,
+ *	or when the mirror they waited for was ready)
+ * @resumes_deferred: STOP -> RUNNING whose resume waited for the mirror
  * @resets: VFIO_DEVICE_RESET or close outside RUNNING
  */
 struct vhost_vfio_migration {
@@ -478,6 +495,7 @@ struct vhost_vfio_migration {
 	u64 writes_refused;
 	u64 needs_reset_raised;
 	u64 resumed_in_place;
+	u64 resumes_deferred;
 	u64 resets;
 };
 
@@ -669,6 +687,7 @@ void vhost_vfio_mirror_open(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd);
 int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd);
 bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd);
+bool vhost_vfio_mirror_built(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_start(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd);
@@ -710,6 +729,10 @@ bool vhost_vfio_relay_parked(struct vhost_vfio_dev *vd);
 void vhost_vfio_relay_drop_parked(struct vhost_vfio_dev *vd);
 int vhost_vfio_relay_resume(struct vhost_vfio_dev *vd);
 void vhost_vfio_relay_notify_guest(struct vhost_vfio_dev *vd);
+bool vhost_vfio_relay_parked_queue(struct vhost_vfio_dev *vd, u16 gq,
+				   struct vhost_vfio_relay_parked *pq);
+int vhost_vfio_relay_restore(struct vhost_vfio_dev *vd,
+			     const struct vhost_vfio_relay_parked *pqs);
 
 /* debugfs.c */
 void vhost_vfio_debugfs_init(void);

@@ -366,6 +366,20 @@ static bool vv_driver_ok(struct vhost_vfio_dev *vd)
 	return false;
 }
 
+/*
+ * The mirror holds the guest's memory: the parked queues get their rings
+ * back and the VF goes live, with one interrupt per queue for the guest.
+ */
+static bool vv_resume_live(struct vhost_vfio_dev *vd)
+{
+	if (!vhost_vfio_mirror_covers_rings(vd) ||
+	    vhost_vfio_relay_resume(vd) || !vv_vf_go_live(vd))
+		return false;
+	vhost_vfio_relay_notify_guest(vd);
+	vd->mig.resumed_in_place++;
+	return true;
+}
+
 /**
  * vhost_vfio_driver_ok_resume - the mirror worker is done: settle DRIVER_OK
  * @vd: mediated device, lock not held
@@ -391,6 +405,15 @@ void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret)
 	}
 	old = vhost_vfio_guest_status(vd);
 	vd->driver_ok_pending = false;
+	/* A stopped device resuming where it was parked. */
+	if (vhost_vfio_relay_parked(vd)) {
+		if (!build_ret && vv_resume_live(vd))
+			goto out_trace;
+		dev_warn_ratelimited(vv_dev(vd), "the VF could not resume where the relay parked it; the guest reads DEVICE_NEEDS_RESET\n");
+		vhost_vfio_relay_drop_parked(vd);
+		vd->mig.needs_reset_raised++;
+		build_ret = build_ret ?: -EIO;
+	}
 	if (build_ret || !vhost_vfio_mirror_covers_rings(vd)) {
 		vd->needs_reset = true;
 		vhost_vfio_config_interrupt(vd);
@@ -415,6 +438,9 @@ static void vv_write_status(struct vhost_vfio_dev *vd, u8 status)
 	bool features_ok_now, go_live = false;
 
 	if (!status) {
+		vd->counters.guest_resets++;
+		/* A resume still waiting for the mirror is moot now. */
+		vhost_vfio_relay_drop_parked(vd);
 		vhost_vfio_device_reset(vd);
 		return;
 	}
@@ -521,11 +547,27 @@ bool vhost_vfio_virtio_replay(struct vhost_vfio_dev *vd, u8 status)
  */
 bool vhost_vfio_virtio_resume(struct vhost_vfio_dev *vd, u8 status)
 {
-	if (!vhost_vfio_virtio_replay(vd, status) ||
-	    vhost_vfio_relay_resume(vd) || !vv_vf_go_live(vd))
+	if (!vhost_vfio_virtio_replay(vd, status))
 		return false;
-	vhost_vfio_relay_notify_guest(vd);
-	return true;
+	if (!vd->mirror.kvm)
+		return false;
+	/*
+	 * A destination's mirror may still be pinning the guest's memory (it
+	 * started at the VMM's first access): the guest reads DRIVER_OK, and
+	 * the worker resumes the relay when it is done, as it settles any
+	 * deferred DRIVER_OK (vhost_vfio_driver_ok_resume()).  A mirror that
+	 * stands goes on now, passes for new memory in the background.
+	 */
+	if (!vhost_vfio_mirror_built(vd)) {
+		vd->driver_ok_pending = true;
+		vd->counters.driver_ok_deferred++;
+		vd->mig.resumes_deferred++;
+		vhost_vfio_mirror_sync(vd);
+		return true;
+	}
+	if (vhost_vfio_mirror_has_holes(vd))
+		vhost_vfio_mirror_sync(vd);
+	return vv_resume_live(vd);
 }
 
 static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)

@@ -8,21 +8,23 @@
 # every kick must go through the driver's trapped BAR2 path; then with
 # relay=Y, where every ring moves through the host's relay.  The sixth
 # function, behind a PCIe root port, has FLR: it is VV_BDF_FLR, where a
-# failed virtio reset must be recovered by a function reset.  The memory
+# failed virtio reset must be recovered by a function reset.  The third,
+# with a packed ring, is VV_BDF3: where the relay pass migrates a device.  The memory
 # cgroup cases need cgroup v2, mounted here.  All functions are given back
 # at the end.
 . "$(dirname "$0")/lib.sh"
 
 set -u
-read -r A B _ _ _ F _ <<< "$VV_NICS"
+read -r A B C _ _ F _ <<< "$VV_NICS"
+C=${C:-}
 F=${F:-}
 
-vv_setup_functions "$A" "$B" ${F:+"$F"}
+vv_setup_functions "$A" "$B" ${C:+"$C"} ${F:+"$F"}
 vv_mount_debugfs
 vv_check "cgroup v2 with the memory controller" vv_mount_memcg
 
 dmesg_mark=$(dmesg | wc -l)
-export VV_BDF=$A VV_BDF2=$B VV_BDF_FLR=$F
+export VV_BDF=$A VV_BDF2=$B VV_BDF3=$C VV_BDF_FLR=$F
 # Function B's QEMU id, for the host to pull its cable (link_change_interrupt).
 read -r _ VV_LINK_ID _ <<< "${VV_NIC_IDS:-}"
 export VV_LINK_ID

@@ -16,6 +16,8 @@
  * host's virtqueue relay and every case must hold all the same.
  * VV_HOST_REQ and VV_LINK_ID: where to ask the host to pull function
  * VV_BDF2's cable (scripts/vm-run.sh).
+ * VV_BDF3: a third function bound like VV_BDF, whose raw features differ
+ * (packed=on), where the relay pass migrates the second device.
  * VV_BDF_FLR: a function with FLR, bound like VV_BDF, for the failed reset
  * that a function reset recovers.  The memory cgroup cases need cgroup v2
  * at /sys/fs/cgroup with the memory controller enabled for child groups.
@@ -104,6 +106,11 @@ FIXTURE(dp) {
 	pid_t victim;
 	const char *hugepool;
 	long hugepool_saved;
+	/* An mdev a case made besides the two, removed by the teardown. */
+	char spare_uuid[VMM_UUID_LEN + 1];
+	bool spare_created;
+	struct vmm spare;
+	bool spare_open;
 };
 
 /* The run expects trapped doorbells (VV_DOORBELL=trapped). */
@@ -531,6 +538,8 @@ FIXTURE_TEARDOWN(dp)
 		kill(self->victim, SIGKILL);
 		waitpid(self->victim, NULL, 0);
 	}
+	if (self->spare_open)
+		vmm_close(&self->spare);
 	tear_down(self);
 	if (self->hugepool)
 		hugepool_set(self->hugepool, self->hugepool_saved);
@@ -538,6 +547,8 @@ FIXTURE_TEARDOWN(dp)
 	if (self->reset_method_bdf)
 		pci_reset_methods(self->reset_method_bdf, "default");
 	release_mdevs(self);
+	if (self->spare_created)
+		mdev_remove(self->spare_uuid);
 }
 
 /* Ethernet frame of @len bytes: broadcast, test ethertype, seq, pattern. */
@@ -960,6 +971,99 @@ TEST_F_TIMEOUT(dp, relay_pause_resume_in_place, 120)
 	}
 	for (i = 0; i < 2; i++)
 		EXPECT_EQ(0, vmm_counter(self->nic[i].uuid, "relay_errors"));
+}
+
+/*
+ * Migration to another function through the relay: the second device's
+ * state, taken while its VF held every rx buffer, resumes on an mdev of
+ * VV_BDF3, a function whose raw features differ (packed=on, which the
+ * relay never offers), provisioned with the MAC the guest saw.  The new
+ * device goes on where the old one stopped: the guest reads DRIVER_OK
+ * throughout, gets an interrupt, and the rx buffers it posted before are
+ * used by the new VF; frames flow both ways.
+ */
+TEST_F_TIMEOUT(dp, relay_migrates_to_another_function, 120)
+{
+	const u8 all = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+	const char *bdf3 = vmm_env_bdf("VV_BDF3");
+	struct nic *b = &self->nic[1];
+	char mac[32], uuid[VMM_UUID_LEN + 1];
+	static u8 state[1 << 20];
+	u64 offered_b = 0, offered_c = 1, sig;
+	struct vmm *c = &self->spare;
+	size_t len = 0;
+	u8 m[ETH_ALEN];
+	ssize_t n;
+	int i, fd;
+
+	if (!relayed())
+		SKIP(return, "%s", "direct: no relay carries the queues over");
+	ASSERT_NE(NULL, bdf3) TH_LOG("VV_BDF3 is not set");
+	bring_up(_metadata, self);
+	traffic_both(_metadata, self);
+
+	/* The destination, provisioned with what the guest saw. */
+	for (i = 0; i < ETH_ALEN; i++)
+		m[i] = vmm_vio_devcfg_read(&b->vmm,
+					   offsetof(struct virtio_net_config,
+						    mac) + i, 1);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x\n",
+		 m[0], m[1], m[2], m[3], m[4], m[5]);
+	ASSERT_EQ(0, mdev_create(bdf3, self->spare_uuid));
+	self->spare_created = true;
+	ASSERT_EQ(0, mdev_attr_write(self->spare_uuid, "mac", mac));
+	ASSERT_EQ(0, mdev_attr_u64(b->uuid, "offered_features", &offered_b));
+	ASSERT_EQ(0, mdev_attr_u64(self->spare_uuid, "offered_features",
+				   &offered_c));
+	ASSERT_EQ(offered_b, offered_c)
+		TH_LOG("%s and %s offer different features under the relay",
+		       b->bdf, bdf3);
+	ASSERT_EQ(0, vmm_open_guest(c, self->spare_uuid, &self->g));
+	self->spare_open = true;
+
+	/* The source stops and saves, its VF holding the rx buffers. */
+	vmm_vq_drain(&b->rx);
+	sig = b->rx.signals;
+	ASSERT_EQ(0, vmm_mig_set_state(&b->vmm, VFIO_DEVICE_STATE_STOP_COPY,
+				       &fd));
+	while ((n = read(fd, state + len, sizeof(state) - len)) > 0)
+		len += n;
+	close(fd);
+	ASSERT_EQ(0, n) TH_LOG("reading the state: %s", strerror(errno));
+	EXPECT_EQ(1, vmm_counter(b->uuid, "relay_parks"));
+
+	/* The destination takes it, gets the vectors, and runs. */
+	ASSERT_EQ(0, vmm_mig_set_state(c, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_EQ((ssize_t)len, write(fd, state, len));
+	ASSERT_EQ(0, vmm_mig_set_state(c, VFIO_DEVICE_STATE_STOP, NULL));
+	close(fd);
+	ASSERT_EQ(0, vmm_virtio_locate(c));
+	ASSERT_EQ(0, vmm_msix_set(c, 0, 2, b->efd));
+	ASSERT_EQ(0, vmm_mig_set_state(c, VFIO_DEVICE_STATE_RUNNING, NULL));
+
+	/* The guest's queues now kick the new device; the old one goes. */
+	vmm_close(&b->vmm);
+	b->vmm = *c;
+	self->spare_open = false;
+	memcpy(uuid, b->uuid, sizeof(uuid));
+	memcpy(b->uuid, self->spare_uuid, sizeof(uuid));
+	memcpy(self->spare_uuid, uuid, sizeof(uuid));
+	b->bdf = bdf3;
+	ASSERT_EQ(0, vmm_vq_move(&b->rx, &b->vmm));
+	ASSERT_EQ(0, vmm_vq_move(&b->tx, &b->vmm));
+	ASSERT_EQ(0, vmm_settle(&b->vmm));
+	EXPECT_EQ(all, vmm_vio_status(&b->vmm));
+	EXPECT_EQ(all, vmm_counter(b->uuid, "vf_status"));
+	EXPECT_EQ(1, mig_counter(b, "restores"));
+	EXPECT_EQ(1, mig_counter(b, "resumed_in_place"));
+	EXPECT_EQ(0, mig_counter(b, "needs_reset_raised"));
+	EXPECT_LE(QSIZE, vmm_counter(b->uuid, "relay_heads_reposted"));
+	EXPECT_EQ(2, vmm_counter(b->uuid, "relay_queues_live"));
+	EXPECT_TRUE(signalled(&b->rx, sig, WAIT_MS))
+		TH_LOG("%s: no interrupt at resume", b->bdf);
+	traffic_both(_metadata, self);
+	EXPECT_EQ(0, vmm_counter(b->uuid, "relay_errors"));
 }
 
 TEST_F_TIMEOUT(dp, iommu_isolation, 120)

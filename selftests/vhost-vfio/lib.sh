@@ -393,13 +393,13 @@ L2
 }
 
 # vv_traffic_intact L2_LOG: wait for the sink; succeed if what arrived has
-# the MD5 the guest printed.
+# the MD5 the guest printed last.
 vv_traffic_intact() {
 	local tx rx
 	[ -n "${vv_sink_pid:-}" ] || return 1
 	wait "$vv_sink_pid"
 	vv_log "$(cat "$VV_TMP/sink.txt")"
-	tx=$(sed -n 's/^L2-MD5=\([0-9a-f]*\).*/\1/p' "$1" | tr -d '\r')
+	tx=$(sed -n 's/^L2-MD5=\([0-9a-f]*\).*/\1/p' "$1" | tr -d '\r' | tail -1)
 	rx=$(md5sum "$VV_TMP/rx.bin" | cut -d' ' -f1)
 	vv_log "sent md5 $tx, received md5 $rx, $(stat -c %s "$VV_TMP/rx.bin") bytes"
 	[ -n "$tx" ] && [ "$tx" = "$rx" ]

@@ -540,6 +540,20 @@ int vmm_vq_add_chain(struct vmm_vq *vq, u16 head,
 	return 0;
 }
 
+int vmm_vq_move(struct vmm_vq *vq, struct vmm *vmm)
+{
+	u64 notify;
+
+	if (vq->doorbell)
+		return -EINVAL;
+	vmm_vio_queue_select(vmm, vq->index);
+	notify = vmm->notify.offset +
+		 (u64)vmm_vio_queue_notify_off(vmm) * vmm->notify_mult;
+	vq->trap_fd = vmm->device;
+	vq->trap_off = vmm->region[VFIO_PCI_BAR2_REGION_INDEX].offset + notify;
+	return vmm->err;
+}
+
 void vmm_vq_kick(struct vmm_vq *vq)
 {
 	/* The avail index before the doorbell store (a device access). */

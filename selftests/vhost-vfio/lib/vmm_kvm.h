@@ -155,6 +155,11 @@ struct vmm_vq_buf {
  */
 int vmm_vq_add_chain(struct vmm_vq *vq, u16 head,
 		     const struct vmm_vq_buf *bufs, unsigned int n);
+/*
+ * The queue's device is now @vmm, a migration destination that took the
+ * state of the one it was set up on: trapped kicks go to its BAR2.
+ */
+int vmm_vq_move(struct vmm_vq *vq, struct vmm *vmm);
 void vmm_vq_kick(struct vmm_vq *vq);
 bool vmm_vq_used(struct vmm_vq *vq, u16 *id, u32 *len);
 /* Wait for a used entry, polling the eventfd; false on timeout. */
