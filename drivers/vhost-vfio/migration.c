@@ -155,6 +155,10 @@ static_assert(sizeof(struct vv_mig_relay_queue) == 8);
  * @len: valid bytes in @buf
  * @pos: next byte read() returns (saving)
  * @disabled: the device left the state this fd belongs to
+ * @vd: the device (resuming), for the check of a complete state; its
+ *	struct device is held until release, as the fd may outlive the open
+ * @refused: the state written was checked whole and refused (resuming):
+ *	its errno, which RESUMING -> STOP returns too
  */
 struct vhost_vfio_mig_file {
 	struct file *filp;
@@ -164,6 +168,8 @@ struct vhost_vfio_mig_file {
 	size_t len;
 	size_t pos;
 	bool disabled;
+	struct vhost_vfio_dev *vd;
+	int refused;
 };
 
 static const char *vv_mig_state_name(enum vfio_device_mig_state state)
@@ -824,6 +830,8 @@ static int vv_mig_file_release(struct inode *inode, struct file *filp)
 {
 	struct vhost_vfio_mig_file *migf = filp->private_data;
 
+	if (migf->vd)
+		put_device(&migf->vd->vdev.device);
 	mutex_destroy(&migf->lock);
 	kvfree(migf->buf);
 	kfree(migf);
@@ -864,6 +872,8 @@ static ssize_t vv_mig_file_read(struct file *filp, char __user *ubuf,
 	return n;
 }
 
+static int vv_mig_resume_check(struct vhost_vfio_mig_file *migf);
+
 static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
@@ -898,6 +908,10 @@ static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
+	if (migf->refused) {
+		ret = migf->refused;
+		goto out_unlock;
+	}
 	if (count > migf->cap - migf->len) {
 		ret = -EFBIG;
 		goto out_unlock;
@@ -907,6 +921,13 @@ static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 	ret = count;
 out_unlock:
 	mutex_unlock(&migf->lock);
+	/*
+	 * The whole state is in: check it now, so that the VMM's load fails
+	 * (and a VMM with a return path tells the source, which runs on)
+	 * rather than the VM start after it.
+	 */
+	if (ret > 0)
+		ret = vv_mig_resume_check(migf) ?: ret;
 out_free:
 	kvfree(bounce);
 	return ret;
@@ -1114,35 +1135,92 @@ static struct file *vv_mig_resume_begin(struct vhost_vfio_dev *vd)
 			       O_WRONLY);
 	if (IS_ERR(migf))
 		return ERR_CAST(migf);
+	migf->vd = vd;
+	get_device(&vd->vdev.device);
 	vd->mig.resuming = migf;
 	return migf->filp;
 }
 
 /*
- * RESUMING -> STOP: validate everything written, then apply it to a reset
- * VF.  Refused, nothing of it is applied and the device is in ERROR until
- * VFIO_DEVICE_RESET.
+ * Everything written, parsed and checked against this device (migf->lock
+ * held, and the device lock).  The relay section is decoded into *@pqs
+ * and *@heads, which the caller frees.
+ */
+static int vv_mig_resume_parse(struct vhost_vfio_dev *vd,
+			       struct vhost_vfio_mig_file *migf,
+			       struct vv_mig_state *st,
+			       struct vhost_vfio_relay_parked **pqs,
+			       u16 **heads)
+{
+	struct vv_mig_refusal r = { };
+	int ret;
+
+	*pqs = NULL;
+	*heads = NULL;
+	if (migf->refused)
+		return migf->refused;
+	ret = vv_mig_parse(migf->buf, migf->len, st, &r) ?:
+	      vv_mig_check_device(vd, st, &r) ?:
+	      vv_mig_check_virtio(vd, st, &r) ?:
+	      vv_mig_relay_decode(vd, st, pqs, heads, &r);
+	if (ret) {
+		vv_mig_log_refusal(vd, &r);
+		migf->refused = ret;
+	}
+	return ret;
+}
+
+/*
+ * After a write: once the header's length is all in, the state is
+ * checked whole; a refusal is logged once and fails this write and every
+ * later one, and RESUMING -> STOP.
+ */
+static int vv_mig_resume_check(struct vhost_vfio_mig_file *migf)
+{
+	struct vhost_vfio_dev *vd = migf->vd;
+	struct vhost_vfio_relay_parked *pqs;
+	struct vv_mig_state st = { };
+	struct vv_mig_header hdr;
+	u16 *heads;
+	int ret = 0;
+
+	mutex_lock(&vd->lock);
+	mutex_lock(&migf->lock);
+	/* Only while the device is still RESUMING into this fd. */
+	if (migf->disabled || vd->mig.resuming != migf ||
+	    migf->len < sizeof(hdr))
+		goto out;
+	memcpy(&hdr, migf->buf, sizeof(hdr));
+	if (le32_to_cpu(hdr.length) != migf->len)
+		goto out;
+	ret = vv_mig_resume_parse(vd, migf, &st, &pqs, &heads);
+	kfree(pqs);
+	kvfree(heads);
+out:
+	mutex_unlock(&migf->lock);
+	mutex_unlock(&vd->lock);
+	return ret;
+}
+
+/*
+ * RESUMING -> STOP: validate everything written (again: the VMM may not
+ * have written it all), then apply it to a reset VF.  Refused, nothing of
+ * it is applied and the device is in ERROR until VFIO_DEVICE_RESET.
  */
 static int vv_mig_resume_end(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mig_file *migf = vd->mig.resuming;
-	struct vhost_vfio_relay_parked *pqs = NULL;
-	struct vv_mig_refusal r = { };
+	struct vhost_vfio_relay_parked *pqs;
 	struct vv_mig_state st = { };
-	u16 *heads = NULL;
+	u16 *heads;
 	int ret;
 
 	/* Another device's state: where this one's queues stopped is moot. */
 	vhost_vfio_relay_drop_parked(vd);
 	mutex_lock(&migf->lock);
-	ret = vv_mig_parse(migf->buf, migf->len, &st, &r) ?:
-	      vv_mig_check_device(vd, &st, &r) ?:
-	      vv_mig_check_virtio(vd, &st, &r) ?:
-	      vv_mig_relay_decode(vd, &st, &pqs, &heads, &r);
-	if (ret) {
-		vv_mig_log_refusal(vd, &r);
+	ret = vv_mig_resume_parse(vd, migf, &st, &pqs, &heads);
+	if (ret)
 		goto out_unlock;
-	}
 	ret = vhost_vfio_isolation_quiesce(vd);
 	if (ret)
 		goto out_unlock;

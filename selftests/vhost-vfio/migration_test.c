@@ -300,16 +300,23 @@ static void save(struct __test_metadata *_metadata, struct vmm_dev *d, u8 *buf,
 	ASSERT_EQ(0, vmm_mig_set_state(&d->vmm, STOP, NULL));
 }
 
+/* The errno of the write restore() saw fail, 0 if none did. */
+static int restore_write_err;
+
 /*
  * STOP -> RESUMING (or composed from RUNNING), @len bytes written in
- * pieces of @chunk, then RESUMING -> STOP.  Returns that last step's result.
+ * pieces of @chunk, then RESUMING -> STOP.  Returns that last step's
+ * result.  A state is checked whole as its last byte comes: a refused one
+ * fails that write (restore_write_err) and then the transition, alike.
  */
 static int restore(struct __test_metadata *_metadata, struct vmm_dev *d,
 		   const u8 *buf, size_t len, size_t chunk)
 {
 	size_t done = 0, n;
+	ssize_t w;
 	int fd, ret;
 
+	restore_write_err = 0;
 	ret = vmm_mig_set_state(&d->vmm, RESUMING, &fd);
 	EXPECT_EQ(0, ret);
 	if (ret)
@@ -317,12 +324,20 @@ static int restore(struct __test_metadata *_metadata, struct vmm_dev *d,
 	EXPECT_LE(0, fd);
 	while (done < len) {
 		n = len - done < chunk ? len - done : chunk;
-		EXPECT_EQ((ssize_t)n, write(fd, buf + done, n))
-			TH_LOG("write at %zu: %s", done, strerror(errno));
+		w = write(fd, buf + done, n);
+		if (w < 0) {
+			restore_write_err = -errno;
+			EXPECT_EQ(len, done + n)
+				TH_LOG("write at %zu: %s", done, strerror(errno));
+			break;
+		}
+		EXPECT_EQ((ssize_t)n, w);
 		done += n;
 	}
 	ret = vmm_mig_set_state(&d->vmm, STOP, NULL);
 	close(fd);
+	if (restore_write_err)
+		EXPECT_EQ(restore_write_err, ret);
 	return ret;
 }
 
@@ -376,9 +391,14 @@ static void expect_refused(struct __test_metadata *_metadata,
 	long long refused = mig_counter(&self->b, "restores_refused");
 	struct view before, during;
 	u64 offered = 0;
+	u32 says;
 
 	read_view(_metadata, &self->b, &before);
 	EXPECT_EQ(err, restore(_metadata, &self->b, buf, len, 4096));
+	/* A state as long as its header says was refused as it came in. */
+	memcpy(&says, buf + OFF_LENGTH, 4);
+	if (len >= HDR_LEN && says == len)
+		EXPECT_EQ(err, restore_write_err);
 	EXPECT_EQ(ERROR, get_state(_metadata, &self->b));
 	EXPECT_STREQ("error", mig_state_str(&self->b));
 	EXPECT_EQ(refused + 1, mig_counter(&self->b, "restores_refused"));

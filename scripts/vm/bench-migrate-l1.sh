@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Live migration benchmark inside an L1 of its own (run by scripts/bench.sh
+# on a host whose QEMU has VFIO migration v2): selftests/vhost-vfio/
+# migrate_l2.sh ROUNDS times (VV_BENCH_MIG_ROUNDS, default 3).  Each round
+# migrates a nested guest (256 MiB) between two mdevs with stock QEMU: once
+# while it sends a file ("busy"), once back while it waits ("idle").  The
+# table gives QEMU's own downtime and total time (query-migrate), medians
+# with min and max, and the RAM it sent.  Numbers, not verdicts.
+set -u
+rounds=${VV_BENCH_MIG_ROUNDS:-3}
+out=$VV_OUT/bench-migrate.txt
+: > "$out"
+fails=0
+for r in $(seq "$rounds"); do
+	echo "# bench: migration round $r of $rounds"
+	"$VV_PROJECT/selftests/vhost-vfio/migrate_l2.sh" > "$VV_OUT/bench-migrate-$r.tap" 2>&1 ||
+		fails=$((fails + 1))
+	sed "s/^/$r /" "$VV_OUT/migration-times.txt" >> "$out"
+done
+
+# Lines: ROUND CASE STATUS DOWNTIME_MS TOTAL_MS RAM_BYTES
+awk -v rounds="$rounds" -v fails="$fails" '
+	function med(a, n,   i, j, t) {
+		for (i = 1; i <= n; i++)
+			for (j = i + 1; j <= n; j++)
+				if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	$3 == "completed" {
+		c = $2; n[c]++
+		d[c, n[c]] = $4; t[c, n[c]] = $5; m[c, n[c]] = $6 / 1048576
+	}
+	END {
+		printf "Live migration between two mdevs, stock QEMU, L2 256 MiB, relay=Y (%d rounds, %d with a failed check)\n", rounds, fails
+		printf "%-6s %9s %22s %22s %12s\n", "case", "completed", "downtime ms (min-max)", "total ms (min-max)", "RAM MiB"
+		split("busy idle", cs, " ")
+		for (k = 1; k <= 2; k++) {
+			c = cs[k]
+			if (!n[c]) { printf "%-6s %9d\n", c, 0; continue }
+			for (i = 1; i <= n[c]; i++) { dd[i] = d[c, i]; tt[i] = t[c, i]; mm[i] = m[c, i] }
+			md = med(dd, n[c]); lo = dd[1]; hi = dd[n[c]]
+			mt = med(tt, n[c]); tlo = tt[1]; thi = tt[n[c]]
+			printf "%-6s %9d %8d (%5d-%5d) %8d (%5d-%5d) %12.0f\n", c, n[c], md, lo, hi, mt, tlo, thi, med(mm, n[c])
+		}
+		printf "# downtime: QEMU query-migrate (guest stopped to running on the destination); type1 reports all of guest RAM dirty every round, so QEMU stops the guest after one round (downtime-limit 60 s)\n"
+	}' "$out" | tee "$VV_OUT/bench-migrate-table.txt"
+cat "$VV_OUT/bench-migrate-table.txt" >> "$VV_OUT/bench-table.txt"
+exit 0
