@@ -8,10 +8,13 @@
  * little-endian format of sections (Documentation/design.rst, "Migration");
  * a destination validates all of it before it applies any of it.
  *
- * Increment 1 quiesces the VF by resetting it at RUNNING -> STOP: virtio
- * has no stop bit, and a reset VF restarts its rings at index 0 with no
- * register to move them, so a guest that had DRIVER_OK reads
- * DEVICE_NEEDS_RESET after STOP -> RUNNING.  Hence the opt-in "migration"
+ * The VF is quiesced by a reset at RUNNING -> STOP: virtio has no stop
+ * bit.  A device that runs through the virtqueue relay (relay.c) parks
+ * first and resumes in place, here or on another function (the relay
+ * section of the state); one on the direct path restarts its rings at
+ * index 0 with no register to move them, so a guest that had DRIVER_OK
+ * reads DEVICE_NEEDS_RESET after STOP -> RUNNING.  Hence migration is
+ * offered to relayed devices, and to the others only with the "migration"
  * module parameter: QEMU stops vfio devices whenever the VM pauses.
  */
 #include <linux/anon_inodes.h>
@@ -34,7 +37,7 @@
 static bool migration;
 module_param(migration, bool, 0644);
 MODULE_PARM_DESC(migration,
-		 "Offer VFIO migration (STOP_COPY) on devices opened from now on. Stopping a device resets its VF: unless the device runs through the virtqueue relay (relay=Y) and resumes where it stopped, a guest driving it sees DEVICE_NEEDS_RESET after the stop, VM pause included (default: N)");
+		 "Offer VFIO migration (STOP_COPY) on devices opened from now on, also those with the direct data path. Those are stopped by a VF reset: a guest driving one sees DEVICE_NEEDS_RESET after the stop, VM pause included. Devices that run through the virtqueue relay (relay=Y) resume where they stopped and offer migration whatever this says (default: N)");
 
 /* "VVMS" read as a little-endian u32. */
 #define VV_MIG_MAGIC		0x534d5656
@@ -1366,8 +1369,9 @@ static const struct vfio_migration_ops vv_mig_ops = {
 };
 
 /**
- * vhost_vfio_migration_open - offer migration if the module parameter says so
- * @vd: mediated device, lock held, first open
+ * vhost_vfio_migration_open - offer migration to relayed devices, or to all
+ *	if the module parameter says so
+ * @vd: mediated device, lock held, first open, relay decided
  *
  * The vfio core reads mig_ops and migration_flags only in ioctls of an open
  * device (6.1 and 6.12; 6.12's debugfs adds its "migration" directory at
@@ -1375,7 +1379,8 @@ static const struct vfio_migration_ops vv_mig_ops = {
  */
 void vhost_vfio_migration_open(struct vhost_vfio_dev *vd)
 {
-	bool offer = READ_ONCE(migration);
+	/* A relayed device stops and resumes in place: nothing to opt into. */
+	bool offer = READ_ONCE(migration) || vd->relay.on;
 
 	/* A destination must be able to take the whole state in one buffer. */
 	if (offer && vv_mig_max_len(vd) > VV_MIG_MAX_LEN) {

@@ -372,7 +372,13 @@ static bool vv_driver_ok(struct vhost_vfio_dev *vd)
  */
 static bool vv_resume_live(struct vhost_vfio_dev *vd)
 {
-	if (!vhost_vfio_mirror_covers_rings(vd) ||
+	/*
+	 * What a guest's DRIVER_OK needs (vv_driver_ok()), on this VF too
+	 * (a restored state offered ACCESS_PLATFORM, so this VF or a quirk
+	 * has it: the offers had to match).
+	 */
+	if (!vhost_vfio_vf_dma_translated(vd) ||
+	    !vhost_vfio_mirror_covers_rings(vd) ||
 	    vhost_vfio_relay_resume(vd) || !vv_vf_go_live(vd))
 		return false;
 	vhost_vfio_relay_notify_guest(vd);

@@ -36,6 +36,7 @@ vv_check "doorbells trapped for the relay" \
 	"$MDEV/doorbell_mode"
 vv_check "packed rings not offered with the relay" \
 	bash -c "(( ! ($(cat "$MDEV/offered_features") & (1 << 34)) ))"
+MIG=/sys/kernel/debug/vhost_vfio/$UUID/migration
 
 vv_traffic_begin "$A" "$L1_IP" "$PORT"
 
@@ -81,6 +82,9 @@ vv_check "every interrupt went through the relay's thread" \
 	"$(vv_counter "$after" relay_interrupts)" -le "$(vv_counter "$after" irqs)"
 vv_check "no relayed queue stopped on an error" \
 	test "$(vv_counter "$after" relay_errors)" = 0
+vv_check "migration offered to the relayed device with migration=N" \
+	test "$(cat /sys/module/vhost_vfio/parameters/migration)" = N -a \
+	"$(vv_counter "$MIG" offered)" = 1
 vv_check "nothing held after L2 exited (relay, mirror, bypass)" \
 	test "$(vv_counter "$after" relay_queues_live)" = 0 -a \
 	"$(vv_counter "$after" mirror_pinned_pages)" = 0 -a \
