@@ -204,6 +204,9 @@ static void vv_pcicfg_access(struct vhost_vfio_dev *vd, bool write)
 
 	if (!len)
 		return;
+	/* A BAR write through config space is still a BAR write (migration.c). */
+	if (write && !vhost_vfio_migration_allows_write(vd, false))
+		return;
 	if ((len == 1 || len == 2 || len == 4) && bar < PCI_STD_NUM_BARS) {
 		if (write)
 			memcpy(buf, data, len);

@@ -43,9 +43,10 @@ MODULE_PARM_DESC(migration,
 #define VV_MIG_MAGIC		0x534d5656
 #define VV_MIG_VERSION		1
 /*
- * The largest state offered for migration, relay section included: a
- * resuming fd takes up to the most this device could save (a few KiB for a
- * NIC with a few queues of 256 entries), never more than this.
+ * The largest state: a device that could save more (a relay section
+ * holding a whole ring per queue) is not offered migration, and a
+ * resuming fd takes no more (it grows as the VMM writes).  A NIC with a
+ * few queues of 256 entries saves a few KiB.
  */
 #define VV_MIG_MAX_LEN		SZ_1M
 
@@ -154,7 +155,7 @@ static_assert(sizeof(struct vv_mig_relay_queue) == 8);
  *	held across a user copy, since it nests inside the device lock
  * @buf: the saved stream (written once at creation, freed at release), or
  *	what was written so far
- * @cap: size of @buf
+ * @cap: size of @buf (resuming: grows up to VV_MIG_MAX_LEN)
  * @len: valid bytes in @buf
  * @pos: next byte read() returns (saving)
  * @disabled: the device left the state this fd belongs to
@@ -221,23 +222,20 @@ static size_t vv_mig_relay_len(struct vhost_vfio_dev *vd)
 }
 
 /*
- * The largest relay section a device like this one could send: no queue
- * holds more heads than its size, which is at most its VF queue's.
+ * The longest state this device could save: with the relay, a section
+ * where no queue holds more heads than its size, at most its VF queue's.
  */
-static size_t vv_mig_relay_max(struct vhost_vfio_dev *vd)
-{
-	u16 q, biggest = 0;
-
-	for (q = 0; q < vd->vf->num_queues; q++)
-		biggest = max(biggest, vd->vf->queue_max[q]);
-	return sizeof(struct vv_mig_section) + (size_t)vd->num_queues *
-	       (sizeof(struct vv_mig_relay_queue) + biggest * sizeof(__le16));
-}
-
-/* What a destination's resuming fd must be able to take. */
 static size_t vv_mig_max_len(struct vhost_vfio_dev *vd)
 {
-	return vv_mig_stream_len(vd->num_queues) + vv_mig_relay_max(vd);
+	size_t len = vv_mig_stream_len(vd->num_queues);
+	u16 q, biggest = 0;
+
+	if (!vd->relay.on)
+		return len;
+	for (q = 0; q < vd->vf->num_queues; q++)
+		biggest = max(biggest, vd->vf->queue_max[q]);
+	return len + sizeof(struct vv_mig_section) + (size_t)vd->num_queues *
+	       (sizeof(struct vv_mig_relay_queue) + biggest * sizeof(__le16));
 }
 
 /*
@@ -742,7 +740,7 @@ static int vv_mig_relay_decode(struct vhost_vfio_dev *vd,
 			ret = vv_refuse(r, -EINVAL,
 					"queue %u was not parked but has ring positions",
 					gq);
-		else if (n > size || n > inflight)
+		else if (n > inflight || inflight > size)
 			ret = vv_refuse(r, -EINVAL,
 					"queue %u holds %u heads, with %u entries and %u in flight",
 					gq, n, size, inflight);
@@ -755,13 +753,17 @@ static int vv_mig_relay_decode(struct vhost_vfio_dev *vd,
 		for (i = 0; i < n && !ret; i++, p += sizeof(__le16)) {
 			u16 head = get_unaligned_le16(p);
 
-			if (head >= size || test_and_set_bit(head, seen))
+			if (head >= size || test_and_set_bit(head, seen)) {
 				ret = vv_refuse(r, -EINVAL,
 						"queue %u holds head %u %s",
 						gq, head, head >= size ?
 						"beyond its ring" : "twice");
+				break;
+			}
 			(*heads)[k + i] = head;
 		}
+		if (ret)
+			break;
 		for (i = 0; i < n; i++)
 			clear_bit((*heads)[k + i], seen);
 		(*pqs)[gq] = (struct vhost_vfio_relay_parked){
@@ -877,6 +879,22 @@ static ssize_t vv_mig_file_read(struct file *filp, char __user *ubuf,
 
 static int vv_mig_resume_check(struct vhost_vfio_mig_file *migf);
 
+/* Room for @need bytes: at least double, at most VV_MIG_MAX_LEN. */
+static int vv_mig_file_grow(struct vhost_vfio_mig_file *migf, size_t need)
+{
+	size_t cap = min_t(size_t, max(need, 2 * migf->cap), VV_MIG_MAX_LEN);
+	u8 *buf;
+
+	buf = kvzalloc(cap, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, migf->buf, migf->len);
+	kvfree(migf->buf);
+	migf->buf = buf;
+	migf->cap = cap;
+	return 0;
+}
+
 static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 				 size_t count, loff_t *ppos)
 {
@@ -885,7 +903,7 @@ static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 	u8 *bounce;
 
 	/* All of a write or none of it: nothing is kept of an oversize one. */
-	if (count > migf->cap)
+	if (count > VV_MIG_MAX_LEN)
 		return -EFBIG;
 	/* Nothing to copy, but a stream that ended says so, as read() does. */
 	if (!count) {
@@ -915,10 +933,16 @@ static ssize_t vv_mig_file_write(struct file *filp, const char __user *ubuf,
 		ret = migf->refused;
 		goto out_unlock;
 	}
-	if (count > migf->cap - migf->len) {
+	if (count > VV_MIG_MAX_LEN - migf->len) {
 		ret = -EFBIG;
 		goto out_unlock;
 	}
+	if (count > migf->cap - migf->len) {
+		ret = vv_mig_file_grow(migf, migf->len + count);
+		if (ret)
+			goto out_unlock;
+	}
+	/* A refused state keeps what was written; nothing reads it again. */
 	memcpy(migf->buf + migf->len, bounce, count);
 	migf->len += count;
 	ret = count;
@@ -1058,6 +1082,8 @@ static int vv_mig_stop(struct vhost_vfio_dev *vd, bool *lost)
 	 * mirror, vhost_vfio_virtio_resume()): it stays parked as it was.
 	 */
 	if (vd->relay.on && !vhost_vfio_relay_parked(vd) &&
+	    (status & (VIRTIO_CONFIG_S_DRIVER_OK |
+		       VIRTIO_CONFIG_S_NEEDS_RESET)) == VIRTIO_CONFIG_S_DRIVER_OK &&
 	    vhost_vfio_relay_park(vd))
 		dev_warn_ratelimited(vv_dev(vd), "the relay could not note where the queues stopped; the guest will read DEVICE_NEEDS_RESET when it runs again\n");
 	ret = vhost_vfio_isolation_quiesce(vd);
@@ -1133,9 +1159,9 @@ static struct file *vv_mig_resume_begin(struct vhost_vfio_dev *vd)
 {
 	struct vhost_vfio_mig_file *migf;
 
-	/* No state this device could honour is longer. */
-	migf = vv_mig_file_new(&vv_mig_resume_fops, vv_mig_max_len(vd),
-			       O_WRONLY);
+	/* Room for a state without a relay section; it grows if need be. */
+	migf = vv_mig_file_new(&vv_mig_resume_fops,
+			       vv_mig_stream_len(vd->num_queues), O_WRONLY);
 	if (IS_ERR(migf))
 		return ERR_CAST(migf);
 	migf->vd = vd;
@@ -1166,7 +1192,8 @@ static int vv_mig_resume_parse(struct vhost_vfio_dev *vd,
 	      vv_mig_check_device(vd, st, &r) ?:
 	      vv_mig_check_virtio(vd, st, &r) ?:
 	      vv_mig_relay_decode(vd, st, pqs, heads, &r);
-	if (ret) {
+	/* Out of memory says nothing of the state: it may be checked again. */
+	if (ret && ret != -ENOMEM) {
 		vv_mig_log_refusal(vd, &r);
 		migf->refused = ret;
 	}

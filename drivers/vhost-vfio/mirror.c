@@ -1195,6 +1195,23 @@ bool vhost_vfio_mirror_built(struct vhost_vfio_dev *vd)
 	return built;
 }
 
+/**
+ * vhost_vfio_mirror_busy - is a pass queued or running?
+ * @vd: mediated device
+ *
+ * Return: true if a pass will report after this one (its result decides).
+ */
+bool vhost_vfio_mirror_busy(struct vhost_vfio_dev *vd)
+{
+	struct vhost_vfio_mirror *m = &vd->mirror;
+	bool busy;
+
+	spin_lock(&m->state_lock);
+	busy = m->queued || m->building;
+	spin_unlock(&m->state_lock);
+	return busy;
+}
+
 /* Queue a pass unless one is queued already.  State lock held. */
 static void vv_queue_pass(struct vhost_vfio_mirror *m)
 {

@@ -940,6 +940,16 @@ int vhost_vfio_relay_resume(struct vhost_vfio_dev *vd)
 		if (r->vqs[gq].has_parked)
 			ret = vhost_vfio_relay_queue_start(vd, gq);
 	mutex_lock(&r->lock);
+	for (gq = 0; gq < vd->num_queues && !ret; gq++) {
+		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
+
+		/* The heads were checked against the size the state had. */
+		if (rq->has_parked && rq->nparked > rq->size)
+			ret = -EINVAL;
+		for (i = 0; rq->has_parked && !ret && i < rq->nparked; i++)
+			if (rq->parked[i] >= rq->size)
+				ret = -EINVAL;
+	}
 	for (gq = 0; gq < vd->num_queues; gq++) {
 		struct vhost_vfio_relay_vq *rq = &r->vqs[gq];
 

@@ -688,6 +688,7 @@ void vhost_vfio_mirror_close(struct vhost_vfio_dev *vd);
 int vhost_vfio_mirror_build(struct vhost_vfio_dev *vd);
 bool vhost_vfio_mirror_ready(struct vhost_vfio_dev *vd);
 bool vhost_vfio_mirror_built(struct vhost_vfio_dev *vd);
+bool vhost_vfio_mirror_busy(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_sync(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_start(struct vhost_vfio_dev *vd);
 void vhost_vfio_mirror_stop(struct vhost_vfio_dev *vd);

@@ -373,9 +373,9 @@ static bool vv_driver_ok(struct vhost_vfio_dev *vd)
 static bool vv_resume_live(struct vhost_vfio_dev *vd)
 {
 	/*
-	 * What a guest's DRIVER_OK needs (vv_driver_ok()), on this VF too
-	 * (a restored state offered ACCESS_PLATFORM, so this VF or a quirk
-	 * has it: the offers had to match).
+	 * What a guest's DRIVER_OK needs (vv_driver_ok()), on this VF too: a
+	 * restored state need not have offered ACCESS_PLATFORM (a
+	 * features_mask may clear it on both sides), and this VF may lack it.
 	 */
 	if (!vhost_vfio_vf_dma_translated(vd) ||
 	    !vhost_vfio_mirror_covers_rings(vd) ||
@@ -403,6 +403,9 @@ void vhost_vfio_driver_ok_resume(struct vhost_vfio_dev *vd, int build_ret)
 
 	mutex_lock(&vd->lock);
 	if (!vd->open || !vd->driver_ok_pending)
+		goto out;
+	/* Queued again since this pass ended (a resume deferred): it decides. */
+	if (vhost_vfio_mirror_busy(vd))
 		goto out;
 	if (!build_ret && !vhost_vfio_mirror_ready(vd)) {
 		/* Memslots changed or an unmap came while we built. */
@@ -562,7 +565,9 @@ bool vhost_vfio_virtio_resume(struct vhost_vfio_dev *vd, u8 status)
 	 * started at the VMM's first access): the guest reads DRIVER_OK, and
 	 * the worker resumes the relay when it is done, as it settles any
 	 * deferred DRIVER_OK (vhost_vfio_driver_ok_resume()).  A mirror that
-	 * stands goes on now, passes for new memory in the background.
+	 * stands (a pass completed, no unmap since) goes on now, a pass for
+	 * memory added since in the background: the VF can only reach what
+	 * the mirror pinned, as a running VF meanwhile.
 	 */
 	if (!vhost_vfio_mirror_built(vd)) {
 		vd->driver_ok_pending = true;
@@ -590,6 +595,15 @@ static void vv_enable_queue(struct vhost_vfio_dev *vd, u16 gq)
 	}
 	if (q < 0 || vq->enabled)
 		return;
+	/*
+	 * A resume waiting for the mirror holds where every enabled queue
+	 * was: a queue enabled now would have no place in it.
+	 */
+	if (vhost_vfio_relay_parked(vd)) {
+		dev_warn_ratelimited(vv_dev(vd), "queue %u enabled after DRIVER_OK while the device resumes; ignored\n",
+				     gq);
+		return;
+	}
 	if (vv_vf_queue_rings(vd, gq, q))
 		return;
 	vq->enabled = true;
