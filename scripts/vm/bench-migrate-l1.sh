@@ -77,15 +77,15 @@ awk -v rounds="$rounds" -v fails="$fails" '
 	}
 	END {
 		printf "Live migration between two mdevs, stock QEMU, L2 256 MiB, relay=Y (%d rounds, %d with a failed check)\n", rounds, fails
-		printf "%-6s %9s %22s %22s %12s\n", "case", "completed", "downtime ms (min-max)", "total ms (min-max)", "RAM MiB"
+		printf "%-8s %9s %22s %22s %12s\n", "case", "completed", "downtime ms (min-max)", "total ms (min-max)", "RAM MiB"
 		split("busy idle baseline", cs, " ")
 		for (k = 1; k <= 3; k++) {
 			c = cs[k]
-			if (!n[c]) { printf "%-6s %9d\n", c, 0; continue }
+			if (!n[c]) { printf "%-8s %9d\n", c, 0; continue }
 			for (i = 1; i <= n[c]; i++) { dd[i] = d[c, i]; tt[i] = t[c, i]; mm[i] = m[c, i] }
 			md = med(dd, n[c]); lo = dd[1]; hi = dd[n[c]]
 			mt = med(tt, n[c]); tlo = tt[1]; thi = tt[n[c]]
-			printf "%-6s %9d %8d (%5d-%5d) %8d (%5d-%5d) %12.0f\n", c, n[c], md, lo, hi, mt, tlo, thi, med(mm, n[c])
+			printf "%-8s %9d %8d (%5d-%5d) %8d (%5d-%5d) %12.0f\n", c, n[c], md, lo, hi, mt, tlo, thi, med(mm, n[c])
 		}
 		printf "# busy, idle: through the mdevs; baseline: the same L2 idle with a NIC QEMU emulates, default downtime limit\n"
 		printf "# downtime: QEMU query-migrate (guest stopped to running on the destination); type1 reports all of guest RAM dirty every round while the mdev pins it, so QEMU stops the guest after one round (downtime-limit 60 s)\n"

@@ -101,6 +101,24 @@ print(sys.argv[1], r.get("downtime", -1), r.get("total-time", -1), r.get("ram", 
 	[ "$status" = completed ]
 }
 
+# move N FROM_MON FROM_PID MDEV CASE WHAT: L2's QEMU number N on MDEV
+# waiting for the guest (its pid in l2_pid, console l2-migrate-N.log),
+# the migration from FROM_MON (result WHAT, times as CASE), then the
+# source's QEMU quits.
+move() {
+	local n=$1 from=$2 from_pid=$3 dev=$4 case=$5 what=$6
+	l2_start "$VV_OUT/l2-migrate-$n.log" "$VV_TMP/l2-mig-$n.sock" "$dev" \
+		-incoming "unix:$VV_TMP/mig-$n.sock"
+	if migrate "$from" "unix:$VV_TMP/mig-$n.sock" "$VV_TMP/t$n.txt"; then
+		vv_ok "$what"
+	else
+		vv_not_ok "$what"
+	fi
+	echo "$case $(cat "$VV_TMP/t$n.txt")" >> "$times"
+	qmp "$from" '{"execute": "quit"}' > /dev/null
+	wait "$from_pid"
+}
+
 vv_setup_functions "$B" ${C:+"$C"}
 modprobe virtio_net
 vv_kmsg_mark
@@ -213,16 +231,9 @@ else
 	more_data 1048576 "$src"
 	log3=$VV_OUT/l2-migrate-3.log
 	mon3=$VV_TMP/l2-mig-3.sock
-	l2_start "$log3" "$mon3" "$(mdev $UUID_C)" -incoming "unix:$VV_TMP/mig-3.sock"
+	move 3 "$mon1" "$src" "$(mdev $UUID_C)" busy \
+		"L2 migrated from $B to $C during the transfer"
 	dst=$l2_pid
-	if migrate "$mon1" "unix:$VV_TMP/mig-3.sock" "$VV_TMP/t3.txt"; then
-		vv_ok "L2 migrated from $B to $C during the transfer"
-	else
-		vv_not_ok "L2 migrated from $B to $C during the transfer"
-	fi
-	echo "busy $(cat "$VV_TMP/t3.txt")" >> "$times"
-	qmp "$mon1" '{"execute": "quit"}' > /dev/null
-	wait "$src"
 	vv_wait_console "$log3" 300 "$dst" '^L2-FIRST-DONE'
 	vv_check "the file sent across the migration arrived intact (${SIZE_KB} KiB)" \
 		vv_traffic_intact "$log1"
@@ -240,17 +251,9 @@ else
 
 	# 4. Back to B while the guest waits, idle.
 	log4=$VV_OUT/l2-migrate-4.log
-	mon4=$VV_TMP/l2-mig-4.sock
-	l2_start "$log4" "$mon4" "$(mdev $UUID_B)" -incoming "unix:$VV_TMP/mig-4.sock"
+	move 4 "$mon3" "$dst" "$(mdev $UUID_B)" idle \
+		"L2 migrated back from $C to $B while idle"
 	back=$l2_pid
-	if migrate "$mon3" "unix:$VV_TMP/mig-4.sock" "$VV_TMP/t4.txt"; then
-		vv_ok "L2 migrated back from $C to $B while idle"
-	else
-		vv_not_ok "L2 migrated back from $C to $B while idle"
-	fi
-	echo "idle $(cat "$VV_TMP/t4.txt")" >> "$times"
-	qmp "$mon3" '{"execute": "quit"}' > /dev/null
-	wait "$dst"
 	m=$(dbg $UUID_B migration)
 	vv_check "B resumed the guest's queues in place" \
 		test "$(vv_counter "$m" restores)" = 1 -a "$(vv_counter "$m" resumed_in_place)" = 1 -a \
