@@ -69,12 +69,13 @@ l2_start() {
 		-qmp "unix:$mon,server=on,wait=off" \
 		-device "vfio-pci,sysfsdev=$dev,id=nic,addr=4$VV_MIG_OPT" "$@" &
 	l2_pid=$!
-	# Its monitor, once QEMU listens (bounded).
-	for _ in $(seq 300); do
+	# Its monitor, once QEMU listens (bounded: a TCG L1 may be slow).
+	for _ in $(seq 600); do
 		[ -S "$mon" ] && qmp "$mon" '{"execute": "query-status"}' > /dev/null 2>&1 && return 0
-		kill -0 "$l2_pid" 2> /dev/null || return 1
-		sleep 0.1
+		kill -0 "$l2_pid" 2> /dev/null || break
+		sleep 0.2
 	done
+	vv_log "L2's QEMU on $dev did not answer on $mon"
 	return 1
 }
 
