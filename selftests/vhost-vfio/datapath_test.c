@@ -861,6 +861,25 @@ TEST_F_TIMEOUT(dp, relay_counts_every_buffer, 120)
  * (QEMU's virtio-net replays stale heads and floods its peer), as with
  * vfio-pci: not a case of ours.
  */
+/* RUNNING -> STOP_COPY: the sections of the state saved (0 on error). */
+static u16 saved_sections(struct vmm *v)
+{
+	static u8 state[1 << 16];
+	u16 nr_sections = 0;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (vmm_mig_set_state(v, VFIO_DEVICE_STATE_STOP_COPY, &fd))
+		return 0;
+	while ((n = read(fd, state + len, sizeof(state) - len)) > 0)
+		len += n;
+	close(fd);
+	if (len >= 8)
+		memcpy(&nr_sections, state + 6, 2);
+	return nr_sections;
+}
+
 TEST_F_TIMEOUT(dp, runaway_avail_index_needs_reset, 120)
 {
 	struct nic *a = &self->nic[0];
@@ -889,6 +908,18 @@ TEST_F_TIMEOUT(dp, runaway_avail_index_needs_reset, 120)
 	EXPECT_EQ(1, vmm_counter(a->uuid, "relay_errors"));
 	EXPECT_EQ(0, vmm_counter(self->nic[1].uuid, "relay_errors"));
 	EXPECT_EQ(1, vmm_counter(a->uuid, "relay_queues_live"));
+
+	/*
+	 * A device that needs a reset is stopped and saved without a relay
+	 * section (four sections): there is nothing to resume in place, and
+	 * a destination would refuse one.  Running again, it still needs it.
+	 */
+	EXPECT_EQ(4, saved_sections(&a->vmm));
+	EXPECT_EQ(0, vmm_counter(a->uuid, "relay_parks"));
+	ASSERT_EQ(0, vmm_mig_set_state(&a->vmm, VFIO_DEVICE_STATE_RUNNING,
+				       NULL));
+	st = vmm_vio_status(&a->vmm);
+	EXPECT_TRUE(st & VIRTIO_CONFIG_S_NEEDS_RESET) TH_LOG("status %#x", st);
 
 	vmm_vio_set_status(&a->vmm, 0);
 	ASSERT_EQ(0, vmm_vio_status(&a->vmm));

@@ -554,6 +554,21 @@ static bool vf_bus_master(const char *bdf)
  * registers, doorbells) change nothing and are counted.  In ERROR nothing
  * is written.
  */
+/*
+ * A write of @val to device_status through the VIRTIO_PCI_CAP_PCI_CFG
+ * window: config space writes of bar, offset, length, then the data.
+ */
+static void pcicfg_write_status(struct vmm *v, u8 val)
+{
+	u32 off = v->common.offset + VIRTIO_PCI_COMMON_STATUS, len = 1;
+	u8 pos = v->pci_cfg.pos;
+
+	vmm_region_write(v, VMM_CFG, pos + 4, &v->common.bar, 1);
+	vmm_region_write(v, VMM_CFG, pos + 8, &off, 4);
+	vmm_region_write(v, VMM_CFG, pos + 12, &len, 4);
+	vmm_region_write(v, VMM_CFG, pos + 16, &val, 1);
+}
+
 TEST_F(mig, writes_refused_while_stopped)
 {
 	struct vmm *v = &self->a.vmm;
@@ -583,9 +598,12 @@ TEST_F(mig, writes_refused_while_stopped)
 						   v->common.offset +
 						   VIRTIO_PCI_COMMON_STATUS,
 						   &val, 1));
+		/* The same through the PCI_CFG window: a BAR write too. */
+		ASSERT_TRUE(v->pci_cfg.found);
+		pcicfg_write_status(v, 0);
 		read_view(_metadata, &self->a, &after);
 		EXPECT_EQ(0, memcmp(before.common, after.common, COMMON_LEN));
-		EXPECT_EQ(refused + 1, mig_counter(&self->a, "writes_refused"));
+		EXPECT_EQ(refused + 2, mig_counter(&self->a, "writes_refused"));
 		if (states[i] == RESUMING) {
 			/* Nothing written: an empty state is garbage. */
 			EXPECT_EQ(-EINVAL, vmm_mig_set_state(v, STOP, NULL));
@@ -593,7 +611,7 @@ TEST_F(mig, writes_refused_while_stopped)
 			cmd = PCI_COMMAND_MEMORY;
 			EXPECT_EQ(-EBUSY, vmm_region_write(v, VMM_CFG,
 							   PCI_COMMAND, &cmd, 2));
-			EXPECT_EQ(refused + 2,
+			EXPECT_EQ(refused + 3,
 				  mig_counter(&self->a, "writes_refused"));
 			ASSERT_EQ(0, vmm_reset(&self->a.vmm));
 			ASSERT_EQ(FEAT_OK,
