@@ -221,6 +221,12 @@ static size_t vv_mig_relay_len(struct vhost_vfio_dev *vd)
 	return len;
 }
 
+/* The state a save now writes: the relay section if the relay is parked. */
+static size_t vv_mig_save_len(struct vhost_vfio_dev *vd)
+{
+	return vv_mig_stream_len(vd->num_queues) + vv_mig_relay_len(vd);
+}
+
 /*
  * The longest state this device could save: with the relay, a section
  * where no queue holds more heads than its size, at most its VF queue's.
@@ -1141,7 +1147,7 @@ static void vv_mig_run(struct vhost_vfio_dev *vd)
 /* STOP -> STOP_COPY: the state is fixed now; snapshot it into the fd. */
 static struct file *vv_mig_save_begin(struct vhost_vfio_dev *vd)
 {
-	size_t len = vv_mig_stream_len(vd->num_queues) + vv_mig_relay_len(vd);
+	size_t len = vv_mig_save_len(vd);
 	struct vhost_vfio_mig_file *migf;
 
 	migf = vv_mig_file_new(&vv_mig_save_fops, len, O_RDONLY);
@@ -1380,8 +1386,7 @@ static int vv_mig_get_data_size(struct vfio_device *vdev,
 	struct vhost_vfio_dev *vd = to_vv(vdev);
 
 	mutex_lock(&vd->lock);
-	*stop_copy_length = vv_mig_stream_len(vd->num_queues) +
-			    vv_mig_relay_len(vd);
+	*stop_copy_length = vv_mig_save_len(vd);
 	mutex_unlock(&vd->lock);
 	return 0;
 }

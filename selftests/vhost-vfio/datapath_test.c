@@ -861,21 +861,33 @@ TEST_F_TIMEOUT(dp, relay_counts_every_buffer, 120)
  * (QEMU's virtio-net replays stale heads and floods its peer), as with
  * vfio-pci: not a case of ours.
  */
-/* RUNNING -> STOP_COPY: the sections of the state saved (0 on error). */
+/*
+ * RUNNING -> STOP_COPY and the state read whole into @buf: its length, or
+ * a negative errno.
+ */
+static ssize_t save_state(struct vmm *v, u8 *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd, ret;
+
+	ret = vmm_mig_set_state(v, VFIO_DEVICE_STATE_STOP_COPY, &fd);
+	if (ret)
+		return ret;
+	while ((n = read(fd, buf + len, size - len)) > 0)
+		len += n;
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	return ret ?: (ssize_t)len;
+}
+
+/* The sections of the state a stop saves (0 on error). */
 static u16 saved_sections(struct vmm *v)
 {
 	static u8 state[1 << 16];
 	u16 nr_sections = 0;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
 
-	if (vmm_mig_set_state(v, VFIO_DEVICE_STATE_STOP_COPY, &fd))
-		return 0;
-	while ((n = read(fd, state + len, sizeof(state) - len)) > 0)
-		len += n;
-	close(fd);
-	if (len >= 8)
+	if (save_state(v, state, sizeof(state)) >= 8)
 		memcpy(&nr_sections, state + 6, 2);
 	return nr_sections;
 }
@@ -1056,12 +1068,9 @@ TEST_F_TIMEOUT(dp, relay_migrates_to_another_function, 120)
 	/* The source stops and saves, its VF holding the rx buffers. */
 	vmm_vq_drain(&b->rx);
 	sig = b->rx.signals;
-	ASSERT_EQ(0, vmm_mig_set_state(&b->vmm, VFIO_DEVICE_STATE_STOP_COPY,
-				       &fd));
-	while ((n = read(fd, state + len, sizeof(state) - len)) > 0)
-		len += n;
-	close(fd);
-	ASSERT_EQ(0, n) TH_LOG("reading the state: %s", strerror(errno));
+	n = save_state(&b->vmm, state, sizeof(state));
+	ASSERT_LT(0, n) TH_LOG("saving the state: %s", strerror(-n));
+	len = n;
 	EXPECT_EQ(1, vmm_counter(b->uuid, "relay_parks"));
 
 	/* The destination takes it, gets the vectors, and runs. */

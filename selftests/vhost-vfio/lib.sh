@@ -540,6 +540,16 @@ vv_wait_console() {
 	return 0
 }
 
+# vv_wait_exit PID SECONDS: wait for process PID (not a child: polled) to
+# end; fail when SECONDS pass first.
+vv_wait_exit() {
+	local end=$((SECONDS + $2))
+	while kill -0 "$1" 2> /dev/null; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+
 # vv_l2_firmware LOG TIMEOUT QEMU_DEVICE_ARGS...: start a nested guest with
 # no kernel, only SeaBIOS and the option ROMs of its devices (boot order as
 # their bootindex says), its console (SeaBIOS's serial console, which QEMU

@@ -46,14 +46,6 @@ VV_MIG_OPT=
 [ "${qemu_major:-0}" -ge 8 ] && VV_MIG_OPT=,enable-migration=on
 qmp() { "$VV_PROJECT/scripts/vm/qmp.py" --json "$@"; }
 mdev() { echo "/sys/bus/mdev/devices/$1"; }
-# vv_wait_exit PID SECONDS: wait (bounded) for process PID to end.
-vv_wait_exit() {
-	local end=$((SECONDS + $2))
-	while kill -0 "$1" 2> /dev/null; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
 no_stall() { ! cat "$@" | grep -q '^L2-STALL'; }
 running() { qmp "$1" '{"execute": "query-status"}' | grep -q '"status": "running"'; }
 dbg() { echo "/sys/kernel/debug/vhost_vfio/$1/$2"; }
